@@ -1,0 +1,1 @@
+"""sporadic: an seL4 MCS kernel simulator."""

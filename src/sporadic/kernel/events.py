@@ -1,0 +1,45 @@
+"""Kinds of the records the kernel and the partitions emit.
+
+A record is a tuple ``(kind, t, *values)`` with ``t`` in integer nanoseconds of simulated time.
+The kernel hands records to a sink (any callable taking one tuple); it knows nothing of files, so
+the codes live here and the trace writer imports them. Codes are part of the trace format: append
+new kinds, never renumber.
+"""
+
+JOB_RELEASE = 0  # (thread, job, absolute_deadline)  t = the timer's release time
+JOB_START = 1  # (thread, job)  first dispatch of the job
+JOB_END = 2  # (thread, job)
+DEADLINE_MISS = 3  # (thread, job, absolute_deadline)
+SWITCH = 4  # (from_thread, to_thread)  a real change of the running thread
+PREEMPT = 5  # (thread, by_thread)  switched away from while still schedulable, not by its own yield
+BLOCK = 6  # (thread, state)  the thread stopped being runnable; state is a ThreadState value
+WAKE = 7  # (thread,)  the thread became runnable (signal, IPC, resume)
+BUDGET_EXHAUSTED = 8  # (thread, sc)  head refill below MIN_BUDGET at a kernel entry
+POSTPONE = 9  # (thread, sc, ready_time)  the thread entered the release queue
+REFILL_RELEASE = 10  # (thread, sc)  the thread left the release queue
+TIMEOUT_FAULT = 11  # (thread, sc, badge, consumed_ns)
+DOMAIN_SWITCH = 12  # (domain,)
+MARK = 13  # (thread, label, value)  a user-level timestamp written by a program
+SYSCALL_ERROR = 14  # (thread, syscall, error)  both strings
+THREAD_EXIT = 15  # (thread,)  the thread's program returned
+LOG = 16  # (thread, line)
+
+NAMES = (
+    "job_release",
+    "job_start",
+    "job_end",
+    "deadline_miss",
+    "switch",
+    "preempt",
+    "block",
+    "wake",
+    "budget_exhausted",
+    "postpone",
+    "refill_release",
+    "timeout_fault",
+    "domain_switch",
+    "mark",
+    "syscall_error",
+    "thread_exit",
+    "log",
+)
