@@ -1,1 +1,1 @@
-
+"""Scheduling arithmetic and queues, independent of kernel objects."""

@@ -1,0 +1,174 @@
+"""Scheduling-context invocations: SchedControl_ConfigureFlags, Bind, Unbind, Consumed, YieldTo
+(spec/mcs-semantics.md section 7)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sporadic.kernel.objects import (
+    INACTIVE,
+    TCB,
+    KernelError,
+    Notification,
+    SchedContext,
+)
+from sporadic.scheduler.refills import refill_new, refill_update
+
+if TYPE_CHECKING:
+    from sporadic.kernel.kernel import Kernel
+
+MIN_REFILLS = 2
+SC_CORE_BYTES = 96  # sizeof(sched_context_t) on 64-bit: 2^7 bytes hold exactly 2 refills
+REFILL_BYTES = 16
+
+
+def refill_absolute_max(size_bits: int) -> int:
+    return ((1 << size_bits) - SC_CORE_BYTES) // REFILL_BYTES
+
+
+def size_bits_for(extra_refills: int) -> int:
+    """The smallest SC object that holds ``extra_refills`` beyond the minimum two."""
+    bits = 7
+    while refill_absolute_max(bits) - MIN_REFILLS < extra_refills:
+        bits += 1
+    return bits
+
+
+def configure(
+    k: Kernel,
+    sc: Any,
+    budget: int,
+    period: int,
+    extra_refills: int = 0,
+    badge: int = 0,
+    sporadic: bool = False,
+) -> None:
+    """``SchedControl_ConfigureFlags``: the argument checks in seL4's order, then the invocation.
+
+    ``budget == period`` makes a round-robin SC. Reconfiguring the SC of a runnable thread keeps
+    only its head refill (``refill_update``); any other SC gets a full budget now."""
+    if budget > k.max_period:
+        raise KernelError("RangeError", f"budget {budget} ns exceeds MAX_PERIOD")
+    if period > k.max_period:
+        raise KernelError("RangeError", f"period {period} ns exceeds MAX_PERIOD")
+    if budget < k.min_budget:
+        raise KernelError("RangeError", f"budget {budget} ns is below MIN_BUDGET {k.min_budget}")
+    if period < k.min_budget:
+        raise KernelError("RangeError", f"period {period} ns is below MIN_BUDGET {k.min_budget}")
+    if budget > period:
+        raise KernelError("RangeError", f"budget {budget} ns exceeds period {period} ns")
+    if not isinstance(sc, SchedContext):
+        raise KernelError("InvalidCapability", "the target is not a scheduling context")
+    if extra_refills < 0 or extra_refills > refill_absolute_max(sc.size_bits) - MIN_REFILLS:
+        raise KernelError(
+            "RangeError",
+            f"extra_refills {extra_refills} does not fit an SC of 2^{sc.size_bits} bytes",
+        )
+    t = sc.tcb
+    if t is not None:
+        k.release_remove(t)
+        k.ready.dequeue(t)
+        if sc is k.cur_sc:
+            k.commit_time()
+    now = k.now
+    if budget == period:
+        refill_new(sc, MIN_REFILLS, budget, 0, now)
+    elif sc.refill_max > 0 and t is not None and k.runnable(t):
+        refill_update(sc, period, budget, extra_refills + MIN_REFILLS, now)
+    else:
+        refill_new(sc, extra_refills + MIN_REFILLS, budget, period, now)
+    sc.budget = budget
+    if t is not None:
+        k.sched_context_resume(sc)
+        if k.runnable(t) and t is not k.cur:
+            k.possible_switch_to(t)
+        if t is k.cur:
+            k.reschedule_required()
+    sc.badge = badge
+    sc.sporadic = sporadic
+
+
+def bind(k: Kernel, sc: Any, target: Any) -> None:
+    if not isinstance(sc, SchedContext):
+        raise KernelError("InvalidCapability", "the first argument is not a scheduling context")
+    if isinstance(target, Notification):
+        if sc.notification is not None or target.sc is not None:
+            raise KernelError("IllegalOperation", "already bound")
+        sc.notification = target
+        target.sc = sc
+        return
+    if not isinstance(target, TCB):
+        raise KernelError("InvalidCapability", "bind target is neither a thread nor a notification")
+    if sc.tcb is not None or target.sc is not None:
+        raise KernelError("IllegalOperation", "the SC or the thread is already bound")
+    blocked = not k.runnable(target) and target.state != INACTIVE
+    if blocked and not (sc.refill_max > 0 and sc.refills[0][0] <= k.now):
+        raise KernelError("IllegalOperation", "binding an unreleased SC to a blocked thread")
+    sc.tcb = target
+    target.sc = sc
+    if sc.sporadic and sc.refill_max > 0 and sc is not k.cur_sc:
+        k.unblock_check(sc)
+    k.sched_context_resume(sc)
+    if k.schedulable(target):
+        k.ready.enqueue(target)
+        k.reschedule_required()
+
+
+def unbind(k: Kernel, sc: Any) -> None:
+    if not isinstance(sc, SchedContext):
+        raise KernelError("InvalidCapability", "not a scheduling context")
+    t = sc.tcb
+    if t is not None:
+        if t is k.cur:
+            raise KernelError("IllegalOperation", "cannot unbind the SC of the current thread")
+        k.ready.dequeue(t)
+        k.release_remove(t)
+        t.sc = None
+        sc.tcb = None
+    if sc.notification is not None:
+        sc.notification.sc = None
+        sc.notification = None
+
+
+def consumed(sc: SchedContext) -> int:
+    """``SchedContext_Consumed``: committed time since the last report, in ns; resets it."""
+    c = sc.consumed
+    sc.consumed = 0
+    return c
+
+
+def yield_to(k: Kernel, caller: TCB, sc: Any) -> None:
+    if not isinstance(sc, SchedContext):
+        raise KernelError("InvalidCapability", "not a scheduling context")
+    t = sc.tcb
+    if t is None:
+        raise KernelError("IllegalOperation", "the SC has no thread")
+    if t is caller:
+        raise KernelError("IllegalOperation", "cannot YieldTo one's own SC")
+    if t.prio > caller.mcp:
+        raise KernelError("IllegalOperation", "target priority above the caller's MCP")
+    if sc.yield_from is not None:
+        complete_yield_to(k, sc.yield_from)
+    k.sched_context_resume(sc)
+    if k.schedulable(t):
+        if t.prio < caller.prio:
+            k.ready.dequeue(t)
+            k.ready.enqueue(t)
+            caller.result = consumed(sc)
+        else:
+            caller.yield_to = sc
+            sc.yield_from = caller
+            k.ready.dequeue(t)
+            k.ready.enqueue(caller)
+            k.ready.enqueue(t)
+            k.reschedule_required()
+    else:
+        caller.result = consumed(sc)
+
+
+def complete_yield_to(k: Kernel, yielder: TCB) -> None:
+    sc = yielder.yield_to
+    if sc is not None:
+        yielder.result = consumed(sc)
+        sc.yield_from = None
+        yielder.yield_to = None

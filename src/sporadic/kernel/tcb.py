@@ -1,0 +1,109 @@
+"""Thread invocations: Suspend, Resume (``restart``), SetPriority, and IPC cancellation
+(spec/mcs-semantics.md sections 4.5, 7.6 and 10)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sporadic.kernel.objects import (
+    BLOCKED_ON_NOTIFICATION,
+    BLOCKED_ON_RECEIVE,
+    BLOCKED_ON_REPLY,
+    BLOCKED_ON_SEND,
+    INACTIVE,
+    NTFN_IDLE,
+    RESTART,
+    RUNNING,
+    TCB,
+    KernelError,
+    insert_by_priority,
+)
+
+if TYPE_CHECKING:
+    from sporadic.kernel.kernel import Kernel
+
+_STOPPED = frozenset(
+    (INACTIVE, BLOCKED_ON_RECEIVE, BLOCKED_ON_SEND, BLOCKED_ON_REPLY, BLOCKED_ON_NOTIFICATION)
+)
+
+
+def cancel_ipc(k: Kernel, t: TCB) -> None:
+    """Take ``t`` out of whatever queue it is blocked in; a caller waiting for a reply is cut
+    out of the call stack. The thread's state is left to the caller."""
+    state = t.state
+    obj = t.waiting_on
+    if state == BLOCKED_ON_NOTIFICATION:
+        obj.queue.remove(t)
+        if not obj.queue:
+            obj.state = NTFN_IDLE
+    elif state == BLOCKED_ON_SEND:
+        obj.send_queue.remove(t)
+    elif state == BLOCKED_ON_RECEIVE:
+        obj.recv_queue.remove(t)
+        if t.reply is not None:
+            t.reply.tcb = None
+            t.reply = None
+    elif state == BLOCKED_ON_REPLY:
+        from sporadic.kernel.endpoint import reply_remove
+
+        reply_remove(k, t.reply, t)
+    t.waiting_on = None
+
+
+def suspend(k: Kernel, t: TCB) -> None:
+    cancel_ipc(k, t)
+    t.blocked_action = None
+    k.set_state(t, INACTIVE)
+    k.ready.dequeue(t)
+    k.release_remove(t)
+    if t.yield_to is not None:
+        t.yield_to.yield_from = None
+        t.yield_to = None
+
+
+def restart(k: Kernel, t: TCB) -> None:
+    """Resume a stopped thread. A thread stopped inside a blocking syscall re-executes it, and a
+    thread whose head refill lies in the future goes straight back to the release queue, so
+    suspend/resume cannot gain budget (SCHED0016)."""
+    if t.state not in _STOPPED:
+        return
+    blocked = t.blocked_action if t.state != INACTIVE else None
+    cancel_ipc(k, t)
+    t.blocked_action = None
+    t.fault = None
+    k.set_state(t, RESTART)
+    sc = t.sc
+    if sc is not None and sc.sporadic and sc.refill_max > 0 and sc is not k.cur_sc:
+        k.unblock_check(sc)
+    k.sched_context_resume(sc)
+    if blocked is not None:
+        t.retry = blocked
+    if k.schedulable(t):
+        k.possible_switch_to(t)
+
+
+def set_priority(k: Kernel, caller: TCB, t: TCB, prio: int) -> None:
+    if not 0 <= prio <= caller.mcp:
+        raise KernelError("RangeError", f"priority {prio} exceeds the caller's MCP {caller.mcp}")
+    state = t.state
+    if state in (RUNNING, RESTART):
+        if t.queued or t is k.cur:
+            k.ready.dequeue(t)
+            t.prio = prio
+            k.ready.enqueue(t)
+            k.reschedule_required()
+        else:
+            t.prio = prio
+    elif state in (BLOCKED_ON_RECEIVE, BLOCKED_ON_SEND, BLOCKED_ON_NOTIFICATION):
+        queue = (
+            t.waiting_on.queue
+            if state == BLOCKED_ON_NOTIFICATION
+            else (
+                t.waiting_on.recv_queue if state == BLOCKED_ON_RECEIVE else t.waiting_on.send_queue
+            )
+        )
+        queue.remove(t)
+        t.prio = prio
+        insert_by_priority(queue, t)
+    else:
+        t.prio = prio
