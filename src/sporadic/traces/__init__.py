@@ -1,1 +1,11 @@
+"""msgpack traces of a simulation: streaming writer and reader, per-task summary and its table.
 
+The format is described in docs/trace-format.md; it is readable with msgpack alone.
+"""
+
+from sporadic.traces.analysis import summarize
+from sporadic.traces.reader import TraceFormatError, TraceReader
+from sporadic.traces.table import render_summary
+from sporadic.traces.writer import TraceWriter
+
+__all__ = ["TraceFormatError", "TraceReader", "TraceWriter", "render_summary", "summarize"]

@@ -1,0 +1,84 @@
+"""Terminal rendering of a trace summary (the dict :func:`summarize` returns)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+_UNITS = ((1_000_000_000, "s"), (1_000_000, "ms"), (1_000, "us"))
+
+
+def format_ns(ns: int | None) -> str:
+    """A duration with a unit and about three significant digits: ``412us``, ``1.25ms``.
+
+    Nanosecond counts are unreadable at a glance in a table of microsecond latencies and
+    millisecond periods; ``-`` stands for "no samples".
+    """
+    if ns is None:
+        return "-"
+    if ns < 0:
+        return "-" + format_ns(-ns)
+    digits = len(str(ns))
+    if digits > 3:
+        # Round first so 999_600 becomes 1.00ms rather than 1000us.
+        ns = round(ns, 3 - digits)
+    for scale, unit in _UNITS:
+        if ns >= scale:
+            value = ns / scale
+            if value >= 100:
+                text = f"{value:.0f}"
+            elif value >= 10:
+                text = f"{value:.1f}"
+            else:
+                text = f"{value:.2f}"
+            if "." in text:
+                text = text.rstrip("0").rstrip(".")
+            return text + unit
+    return f"{ns}ns"
+
+
+def render_summary(summary: dict[str, Any], console: Console | None = None) -> None:
+    """Print one row per task with latency/response percentiles, jitter and counters."""
+    console = console or Console()
+    caption = f"simulated {format_ns(summary['duration'])}"
+    if summary["truncated"]:
+        caption += " - [bold red]TRUNCATED trace[/]: the run did not finish"
+    table = Table(title="Per-task summary", caption=caption, caption_justify="left")
+    table.add_column("task", style="bold")
+    for header in (
+        "jobs",
+        "misses",
+        "lat min",
+        "lat p50",
+        "lat p99",
+        "lat max",
+        "lat jitter",
+        "resp min",
+        "resp p50",
+        "resp p99",
+        "resp max",
+        "resp jitter",
+        "cpu",
+        "preempt.",
+        "exhausted",
+    ):
+        table.add_column(header, justify="right")
+    for name, task in summary["tasks"].items():
+        lat = task["latency"]
+        resp = task["response"]
+        misses = str(task["misses"])
+        table.add_row(
+            name,
+            str(task["jobs"]),
+            f"[red]{misses}[/]" if task["misses"] else misses,
+            *(format_ns(lat[key]) for key in ("min", "p50", "p99", "max")),
+            format_ns(task["latency_jitter"]),
+            *(format_ns(resp[key]) for key in ("min", "p50", "p99", "max")),
+            format_ns(task["response_jitter"]),
+            format_ns(task["cpu"]),
+            str(task["preemptions"]),
+            str(task["budget_exhaustions"]),
+        )
+    console.print(table)

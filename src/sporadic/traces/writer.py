@@ -1,0 +1,136 @@
+"""Streaming msgpack trace writer.
+
+The kernel calls :meth:`TraceWriter.emit` for every record, so the writer packs into one reusable
+buffer and writes it out in large chunks: memory stays flat however long the simulation runs, and
+the per-record cost is one ``pack`` call plus a counter increment. The layout it produces is
+documented in ``docs/trace-format.md``.
+"""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+from typing import Any, BinaryIO, NoReturn, Self
+
+import msgpack
+
+from sporadic.kernel.events import NAMES
+
+FORMAT = "sporadic-trace"
+VERSION = 1
+FLUSH_THRESHOLD = 64 * 1024
+RESERVED_HEADER_KEYS = frozenset({"format", "version", "time_unit", "kinds", "footer"})
+
+
+class _ClosedCounts:
+    """Stands in for the count list after close, so a late ``emit`` fails loudly for free."""
+
+    def __getitem__(self, kind: int) -> NoReturn:
+        raise ValueError("emit() on a closed TraceWriter")
+
+
+class TraceWriter:
+    """Writes a header, then one msgpack array per record, then a footer map on close.
+
+    ``file`` is a path (opened and later closed by the writer) or a binary file object (written
+    to and flushed, but left open for its owner). ``header`` carries the caller's metadata, e.g.
+    ``system``, ``threads``, ``seed`` and ``duration``; the format keys are added here.
+    """
+
+    def __init__(self, file: str | os.PathLike[str] | BinaryIO, header: dict[str, Any]) -> None:
+        clash = RESERVED_HEADER_KEYS.intersection(header)
+        if clash:
+            raise ValueError(f"header keys {sorted(clash)} are reserved by the trace format")
+        self._packer = msgpack.Packer(use_bin_type=True, autoreset=True)
+        self._pack = self._packer.pack
+        self._buf = bytearray()
+        self._counts: list[int] | _ClosedCounts = [0] * len(NAMES)
+        self._closed = False
+        full = {
+            "format": FORMAT,
+            "version": VERSION,
+            "time_unit": "ns",
+            **header,
+            "kinds": {name: code for code, name in enumerate(NAMES)},
+        }
+        packed_header = self._pack(full)
+        if isinstance(file, str | os.PathLike):
+            self._file: BinaryIO = open(file, "wb")  # noqa: SIM115 - closed in close()/__exit__
+            self._owns_file = True
+        else:
+            self._file = file
+            self._owns_file = False
+        self._buf += packed_header
+
+    @property
+    def buffered(self) -> int:
+        """Bytes packed but not yet handed to the file; bounded by the flush threshold."""
+        return len(self._buf)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def emit(self, record: tuple) -> None:
+        """Append one ``(kind, t, *values)`` record; the kernel's hot path."""
+        self._counts[record[0]] += 1
+        buf = self._buf
+        buf += self._pack(record)
+        if len(buf) > FLUSH_THRESHOLD:
+            self._file.write(buf)
+            # A fresh buffer, not clear(): the file object may keep the old one or a view of it.
+            self._buf = bytearray()
+
+    def close(self, end: int) -> None:
+        """Write the footer (``end`` = simulated end time in ns) and release the file.
+
+        Calling it again is a no-op, so error paths may close unconditionally.
+        """
+        if self._closed:
+            return
+        counts = self._counts
+        assert isinstance(counts, list)  # replaced only once closed
+        footer = {
+            "footer": True,
+            "end": end,
+            "records": sum(counts),
+            "counts": {NAMES[kind]: n for kind, n in enumerate(counts) if n},
+        }
+        self._buf += self._pack(footer)
+        self._finish()
+
+    def _finish(self) -> None:
+        """Flush what is buffered and close (or flush) the file, footer or not."""
+        self._closed = True
+        self._counts = _ClosedCounts()
+        try:
+            if self._buf:
+                self._file.write(self._buf)
+                self._buf = bytearray()
+            if not self._owns_file:
+                self._file.flush()
+        finally:
+            if self._owns_file:
+                self._file.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """On error keep the records but omit the footer, so readers see a truncated trace.
+
+        Leaving the block cleanly without ``close(end)`` is a bug in the caller (the writer
+        cannot know the simulated end time), so the file is closed unfinished and it is reported.
+        """
+        if self._closed:
+            return
+        self._finish()
+        if exc_type is None:
+            raise RuntimeError(
+                "TraceWriter context exited without close(end); the trace has no footer"
+            )
