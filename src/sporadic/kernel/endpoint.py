@@ -37,7 +37,7 @@ def own_reply(t: TCB) -> Reply:
     return t.own_reply
 
 
-def _fault_message(sender: TCB, badge: int) -> Message:
+def _fault_message(k: Kernel, sender: TCB, badge: int) -> Message:
     """The timeout-fault message: ``(scBadge at raise time, consumed ns)``. Producing it resets
     the SC's consumed time, as ``setMRs_fault`` does."""
     sc = sender.sc
@@ -45,7 +45,7 @@ def _fault_message(sender: TCB, badge: int) -> Message:
     if sc is not None:
         consumed = sc.consumed
         sc.consumed = 0
-    return Message(badge, FAULT_TIMEOUT, (sender.fault.badge, consumed))
+    return Message(badge, FAULT_TIMEOUT, (sender.fault.badge, consumed), k.now)
 
 
 def handle_timeout(k: Kernel, t: TCB) -> None:
@@ -62,7 +62,7 @@ def send_fault_ipc(k: Kernel, t: TCB, ep: Endpoint, badge: int) -> None:
         dest.reply = None
         if reply is not None:
             reply.tcb = None
-        dest.result = _fault_message(t, badge)
+        dest.result = _fault_message(k, t, badge)
         if reply is not None:
             reply_push(k, t, reply)
         else:
@@ -107,7 +107,7 @@ def receive_ipc(k: Kernel, t: TCB, ep: Endpoint, action: Any) -> None:
         sc = sender.sc
         if sc is not None and sc.sporadic and sc is not k.cur_sc:
             k.unblock_check(sc)
-        t.result = _fault_message(sender, sender.message.badge)
+        t.result = _fault_message(k, sender, sender.message.badge)
         sender.message = None
         reply_push(k, sender, reply)
     else:
@@ -130,7 +130,7 @@ def do_reply_transfer(k: Kernel, t: TCB, label: int, words: tuple[int, ...]) -> 
         k.unblock_check(sc)
     fault = r.fault
     if fault is None:
-        r.result = Message(0, label, tuple(words))
+        r.result = Message(0, label, tuple(words), k.now)
         k.set_state(r, RUNNING)
     else:
         r.fault = None

@@ -23,6 +23,7 @@ MARK = 13  # (thread, label, value)  a user-level timestamp written by a program
 SYSCALL_ERROR = 14  # (thread, syscall, error)  both strings
 THREAD_EXIT = 15  # (thread,)  the thread's program returned
 LOG = 16  # (thread, line)
+JOB_ABORT = 17  # (thread, job)  the job was abandoned (its fault handler restarted the thread)
 
 NAMES = (
     "job_release",
@@ -42,4 +43,5 @@ NAMES = (
     "syscall_error",
     "thread_exit",
     "log",
+    "job_abort",
 )

@@ -206,14 +206,18 @@ class Reply:
 
 
 class Message:
-    """What a receive returns: the endpoint badge, the label and the message words."""
+    """What a receive returns: the endpoint badge, the label and the message words.
 
-    __slots__ = ("badge", "label", "words")
+    ``sent`` is the simulated time of the transfer (simulator metadata, not part of equality).
+    """
 
-    def __init__(self, badge: int, label: int, words: tuple[int, ...]) -> None:
+    __slots__ = ("badge", "label", "words", "sent")
+
+    def __init__(self, badge: int, label: int, words: tuple[int, ...], sent: int = 0) -> None:
         self.badge = badge
         self.label = label
         self.words = words
+        self.sent = sent
 
     def __repr__(self) -> str:
         return f"Message(badge={self.badge}, label={self.label}, words={self.words})"

@@ -1,0 +1,111 @@
+"""The ``sporadic`` command: ``run`` a description, ``report`` on a trace."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import structlog
+from rich.console import Console
+
+from sporadic.kernel.objects import SimulationError
+from sporadic.partitions.description import DescriptionError, load
+from sporadic.partitions.units import parse_duration
+from sporadic.simulation import simulate
+from sporadic.traces.analysis import summarize
+from sporadic.traces.reader import TraceFormatError, TraceReader
+from sporadic.traces.table import render_summary
+
+log = structlog.get_logger("sporadic")
+
+
+def _duration_arg(text: str) -> int:
+    try:
+        return parse_duration(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="sporadic",
+        description="Simulate seL4 MCS systems and analyse their traces.",
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="simulate a description, write a trace, print a summary")
+    run.add_argument("file", type=Path, help="a system description (.toml)")
+    run.add_argument("--until", type=_duration_arg, help="simulated time, e.g. 2s (overrides)")
+    run.add_argument("--seed", type=int, help="random seed (overrides the description's)")
+    run.add_argument("-o", "--output", type=Path, help="trace file (default: FILE.trace)")
+    run.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    rep = sub.add_parser("report", help="print the per-task summary of a trace")
+    rep.add_argument("trace", type=Path)
+    rep.add_argument("--json", action="store_true", help="print the summary as JSON")
+    return p
+
+
+def _summary(path: Path) -> dict:
+    with TraceReader(path) as reader:
+        return summarize(reader)
+
+
+def _print(summary: dict, as_json: bool, title: str) -> None:
+    if as_json:
+        print(json.dumps(summary, indent=2))
+    else:
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=160)
+        console.print(f"[bold]{title}[/bold]")
+        render_summary(summary, console)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    system = load(args.file)
+    trace = args.output or args.file.with_suffix(".trace")
+    started = time.process_time()
+    sim = simulate(system, trace, until=args.until, seed=args.seed)
+    log.info(
+        "simulated",
+        system=system.name,
+        simulated_ns=args.until or system.duration,
+        cpu_s=round(time.process_time() - started, 3),
+        trace=str(trace),
+    )
+    del sim
+    _print(_summary(trace), args.json, f"{system.name}: trace written to {trace}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    _print(_summary(args.trace), args.json, f"{args.trace}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    structlog.configure(
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        wrapper_class=structlog.make_filtering_bound_logger(20 if args.verbose else 40),
+    )
+    try:
+        if args.command == "run":
+            return cmd_run(args)
+        return cmd_report(args)
+    except (DescriptionError, TraceFormatError, SimulationError) as e:
+        print(f"sporadic: error: {e}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as e:
+        print(f"sporadic: error: {e.filename}: no such file", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

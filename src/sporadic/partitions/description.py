@@ -1,0 +1,750 @@
+"""The project's TOML system description: load, check, resolve.
+
+Everything is checked before anything is simulated, and every error names the file, the line
+(where tomllib or the checks can tell it) and the field, e.g.::
+
+    vehicle.toml:14: partition "control": budget: "1ms" exceeds period "500us"
+
+The resolved description uses integer nanoseconds throughout and is what a trace header stores.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from sporadic.partitions.units import parse_duration
+
+NUM_PRIORITIES = 256
+MAX_PRIORITY = 254  # Microkit's limit for a PD; the 255th level is the monitor's
+DEFAULT_BUDGET = 1_000_000  # Microkit's default 1000 us
+
+
+class DescriptionError(Exception):
+    """A description the simulator cannot run: says where and what, for a person to fix."""
+
+    def __init__(self, path: str, line: int | None, where: str, message: str) -> None:
+        loc = f"{path}:{line}" if line else path
+        super().__init__(f"{loc}: {where}: {message}" if where else f"{loc}: {message}")
+        self.path = path
+        self.line = line
+        self.where = where
+        self.message = message
+
+
+# ---------------------------------------------------------------------------- resolved model
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """Execution time of a job or a compute step: ``fixed`` or drawn from a seeded law."""
+
+    kind: str  # fixed | uniform | normal | exponential | choice
+    values: tuple[int, ...]  # fixed: (v,); uniform: (lo, hi); normal: (mean, std, lo, hi);
+    # exponential: (mean, lo, hi); choice: the choices
+    weights: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class Action:
+    """One step of a script; ``args`` depend on ``op`` (see ``SCRIPT_OPS``)."""
+
+    op: str
+    args: dict[str, Any]
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class SCParams:
+    budget: int
+    period: int
+    extra_refills: int = 0
+    sporadic: bool = False
+    badge: int = 0
+
+
+@dataclass(frozen=True)
+class Release:
+    period: int
+    offset: int
+    deadline: int
+
+
+@dataclass(frozen=True)
+class FaultJob:
+    """What a timeout-handler partition does per fault: compute, then restart or stop."""
+
+    compute: Distribution
+    reply: str  # restart | abort | stop
+
+
+@dataclass(frozen=True)
+class Partition:
+    name: str
+    priority: int
+    sc: SCParams
+    domain: int = 0
+    release: Release | None = None
+    job: tuple[Action, ...] = ()
+    timeout_handler: str | None = None
+    fault_job: FaultJob | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Thread:
+    name: str
+    priority: int
+    mcp: int
+    domain: int = 0
+    sc: SCParams | None = None
+    script: tuple[Action, ...] = ()
+    timeout_handler: str | None = None
+    timeout_badge: int = 0
+    start: bool = True
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class KernelSettings:
+    min_budget: int = 20_000
+    entry_cost: int = 0
+    timer_precision: int = 0
+
+
+@dataclass(frozen=True)
+class System:
+    name: str
+    duration: int
+    seed: int
+    kernel: KernelSettings
+    domains: tuple[tuple[int, int], ...] = ()
+    partitions: tuple[Partition, ...] = ()
+    threads: tuple[Thread, ...] = ()
+    notifications: tuple[str, ...] = ()
+    endpoints: tuple[str, ...] = ()
+    path: str = "<memory>"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON/msgpack-safe resolved description for trace headers."""
+        return _plain(asdict(self))
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+# ---------------------------------------------------------------------------- line finding
+
+
+class _Lines:
+    """Finds the line of a key inside the n-th ``[[table]]`` or a ``[table]`` of the source.
+
+    tomllib does not report positions of values, so this scans the text: good enough to point a
+    person at the right line, which is all it is for.
+    """
+
+    _header = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-]+)\s*\]\]?")
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+        self.sections: list[tuple[str, int, int]] = []  # (name, index, first line)
+        counts: dict[str, int] = {}
+        for no, line in enumerate(self.lines, 1):
+            m = self._header.match(line)
+            if m:
+                name = m.group(2)
+                idx = counts.get(name, 0)
+                counts[name] = idx + 1
+                self.sections.append((name, idx, no))
+
+    def find(self, table: str, index: int, key: str | None = None) -> int | None:
+        start = None
+        end = len(self.lines) + 1
+        for i, (name, idx, no) in enumerate(self.sections):
+            if name == table and idx == index:
+                start = no
+                if i + 1 < len(self.sections):
+                    end = self.sections[i + 1][2]
+                break
+        if start is None:
+            return None
+        if key is None:
+            return start
+        pat = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
+        for no in range(start + 1, end):
+            if pat.match(self.lines[no - 1]):
+                return no
+        return start
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+class _Loader:
+    def __init__(self, path: str, text: str) -> None:
+        self.path = path
+        self.lines = _Lines(text)
+        self.notifications: list[str] = []
+        self.endpoints: list[str] = []
+
+    def error(self, table: str, index: int, key: str | None, where: str, msg: str) -> None:
+        raise DescriptionError(self.path, self.lines.find(table, index, key), where, msg)
+
+    # -- typed getters: each takes the table's location so errors can point at it
+
+    def get(self, d: dict, key: str, kind: type | tuple, default: Any, loc: tuple) -> Any:
+        if key not in d:
+            return default
+        v = d[key]
+        if kind is int and isinstance(v, bool) or not isinstance(v, kind):
+            names = (
+                kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            )
+            self.error(*loc, key, loc[2], f"{key}: expected {names}, got {v!r}")
+        return v
+
+    def duration(self, d: dict, key: str, default: Any, loc: tuple) -> Any:
+        if key not in d:
+            return default
+        try:
+            return parse_duration(d[key])
+        except ValueError as e:
+            self.error(*loc, key, loc[2], f"{key}: {e}")
+            raise  # pragma: no cover - error() raises
+
+    def unknown(self, d: dict, allowed: set[str], loc: tuple) -> None:
+        for key in d:
+            if key not in allowed:
+                self.error(
+                    *loc,
+                    key,
+                    loc[2],
+                    f"unknown field {key!r} (known: {', '.join(sorted(allowed))})",
+                )
+
+    def distribution(self, value: Any, key: str, loc: tuple) -> Distribution:
+        try:
+            if isinstance(value, str):
+                return Distribution("fixed", (parse_duration(value),))
+            if not isinstance(value, dict) or len(value) != 1 and "choice" not in value:
+                raise ValueError(
+                    "expected a duration, or one of { uniform = [lo, hi] }, "
+                    "{ normal = [mean, std] }, { exponential = mean }, { choice = [...] }"
+                )
+            if "uniform" in value:
+                lo, hi = (parse_duration(v) for v in _pair(value["uniform"]))
+                if lo > hi:
+                    raise ValueError(f"uniform bounds are reversed: {lo} > {hi} ns")
+                return Distribution("uniform", (lo, hi))
+            if "normal" in value:
+                mean, std = (parse_duration(v) for v in _pair(value["normal"]))
+                return Distribution("normal", (mean, std, 0, mean + 6 * std))
+            if "exponential" in value:
+                mean = parse_duration(value["exponential"])
+                return Distribution("exponential", (mean, 0, 20 * mean))
+            if "choice" in value:
+                extra = set(value) - {"choice", "weights"}
+                if extra:
+                    raise ValueError(f"unknown keys {sorted(extra)} next to choice")
+                choices = value["choice"]
+                if not isinstance(choices, list) or not choices:
+                    raise ValueError("choice needs a non-empty list of durations")
+                vals = tuple(parse_duration(v) for v in choices)
+                weights = value.get("weights", [1.0] * len(vals))
+                if (
+                    not isinstance(weights, list)
+                    or len(weights) != len(vals)
+                    or any(not isinstance(w, int | float) or w < 0 for w in weights)
+                    or sum(weights) <= 0
+                ):
+                    raise ValueError("weights must be one non-negative number per choice")
+                total = float(sum(weights))
+                return Distribution("choice", vals, tuple(float(w) / total for w in weights))
+            raise ValueError(f"unknown distribution {next(iter(value))!r}")
+        except ValueError as e:
+            self.error(loc[0], loc[1], key, loc[2], f"{key}: {e}")
+            raise  # pragma: no cover
+
+    def sc_params(self, d: dict, loc: tuple, default_budget: int | None) -> SCParams:
+        budget = self.duration(d, "budget", default_budget, loc)
+        period = self.duration(d, "period", budget, loc)
+        extra = self.get(d, "extra_refills", int, 0, loc)
+        sporadic = self.get(d, "sporadic", bool, False, loc)
+        badge = self.get(d, "badge", int, 0, loc)
+        if budget is None:
+            self.error(*loc, None, loc[2], "budget: missing")
+        if budget > period:
+            self.error(
+                *loc, "budget", loc[2], f"budget: {budget} ns exceeds the period {period} ns"
+            )
+        if extra < 0:
+            self.error(*loc, "extra_refills", loc[2], "extra_refills: must be >= 0")
+        return SCParams(budget, period, extra, sporadic, badge)
+
+    def check_sc_against_kernel(self, sc: SCParams, kernel: KernelSettings, loc: tuple) -> None:
+        for key in ("budget", "period"):
+            if getattr(sc, key) < kernel.min_budget:
+                self.error(
+                    *loc,
+                    key,
+                    loc[2],
+                    f"{key}: {getattr(sc, key)} ns is below MIN_BUDGET {kernel.min_budget} ns "
+                    "(seL4 rejects it with RangeError)",
+                )
+
+    def priority(self, d: dict, loc: tuple, limit: int) -> int:
+        if "priority" not in d:
+            self.error(*loc, None, loc[2], "priority: missing")
+        prio = self.get(d, "priority", int, 0, loc)
+        if not 0 <= prio <= limit:
+            self.error(*loc, "priority", loc[2], f"priority: {prio} is outside 0..{limit}")
+        return prio
+
+    # -- scripts
+
+    def script(self, items: Any, key: str, loc: tuple, depth: int = 0) -> tuple[Action, ...]:
+        line = self.lines.find(loc[0], loc[1], key)
+        if not isinstance(items, list):
+            self.error(*loc, key, loc[2], f"{key}: expected a list of actions")
+        out = []
+        for i, item in enumerate(items):
+            where = f"{loc[2]}: {key}[{i}]"
+            if not isinstance(item, dict) or not item:
+                raise DescriptionError(
+                    self.path, line, where, f"expected an action table, got {item!r}"
+                )
+            out.append(self.action(item, where, line, loc, depth))
+        return tuple(out)
+
+    def action(self, item: dict, where: str, line: int | None, loc: tuple, depth: int) -> Action:
+        op = next((k for k in item if k in SCRIPT_OPS), None)
+        if op is None:
+            raise DescriptionError(
+                self.path,
+                line,
+                where,
+                f"no action in {item!r}; actions are: {', '.join(sorted(SCRIPT_OPS))}",
+            )
+        allowed = SCRIPT_OPS[op]
+        for k in item:
+            if k != op and k not in allowed:
+                raise DescriptionError(
+                    self.path, line, where, f"{op}: unknown field {k!r} (known: {sorted(allowed)})"
+                )
+        v = item[op]
+        args: dict[str, Any] = {}
+        try:
+            if op == "compute":
+                args["time"] = self.distribution(v, "compute", loc)
+            elif op in ("spin", "yield"):
+                if v is not True:
+                    raise ValueError(f"write {{ {op} = true }}")
+            elif op == "loop":
+                args["body"] = self.script(v, "script", loc, depth + 1)
+                times = item.get("times")
+                if times is not None and (not isinstance(times, int) or times < 0):
+                    raise ValueError("times must be a non-negative integer")
+                args["times"] = times
+            elif op == "mark":
+                args["label"] = _str(v, "mark")
+                args["value"] = _int(item.get("value", 0), "value")
+            elif op in ("signal", "wait", "poll"):
+                args["target"] = _str(v, op)
+                self._declare(self.notifications, args["target"])
+                if op == "signal":
+                    args["badge"] = _int(item.get("badge", 1), "badge")
+            elif op in ("recv", "reply_recv"):
+                args["target"] = _str(v, op)
+                self._declare(self.endpoints, args["target"])
+                args["label"] = _int(item.get("label", 0), "label")
+            elif op == "reply":
+                args["label"] = _int(v, "reply")
+            elif op in ("suspend", "resume", "consumed", "yield_to", "unbind"):
+                args["target"] = _str(v, op)
+            elif op == "set_priority":
+                args["target"] = _str(v, op)
+                args["priority"] = _int(item.get("priority"), "priority")
+            elif op == "bind":
+                args["target"] = _str(v, op)
+                args["to"] = _str(item.get("to"), "to")
+            elif op == "configure":
+                args["target"] = _str(v, op)
+                for k in ("budget", "period"):
+                    if k not in item:
+                        raise ValueError(f"configure needs {k}")
+                    args[k] = parse_duration(item[k])
+                args["extra_refills"] = _int(item.get("extra_refills", 0), "extra_refills")
+                args["badge"] = _int(item.get("badge", 0), "badge")
+                args["sporadic"] = bool(item.get("sporadic", False))
+        except ValueError as e:
+            raise DescriptionError(self.path, line, where, f"{op}: {e}") from None
+        return Action(op, args, line)
+
+    def _declare(self, names: list[str], name: str) -> None:
+        if name not in names:
+            names.append(name)
+
+    # -- top level
+
+    def load(self, data: dict) -> System:
+        self.unknown(
+            data, {"system", "kernel", "domains", "partition", "thread"}, ("", 0, "top level")
+        )
+        sysd = self.get(data, "system", dict, {}, ("system", 0, "[system]"))
+        sloc = ("system", 0, "[system]")
+        self.unknown(sysd, {"name", "duration", "seed"}, sloc)
+        name = self.get(sysd, "name", str, Path(self.path).stem, sloc)
+        duration = self.duration(sysd, "duration", 1_000_000_000, sloc)
+        seed = self.get(sysd, "seed", int, 0, sloc)
+        if duration <= 0:
+            self.error(*sloc, "duration", "[system]", "duration: must be > 0")
+
+        kd = self.get(data, "kernel", dict, {}, ("kernel", 0, "[kernel]"))
+        kloc = ("kernel", 0, "[kernel]")
+        self.unknown(kd, {"min_budget", "entry_cost", "timer_precision"}, kloc)
+        kernel = KernelSettings(
+            min_budget=self.duration(kd, "min_budget", 20_000, kloc),
+            entry_cost=self.duration(kd, "entry_cost", 0, kloc),
+            timer_precision=self.duration(kd, "timer_precision", 0, kloc),
+        )
+        if kernel.min_budget < 1:
+            self.error(*kloc, "min_budget", "[kernel]", "min_budget: must be at least 1ns")
+
+        domains: tuple[tuple[int, int], ...] = ()
+        if "domains" in data:
+            dd = self.get(data, "domains", dict, {}, ("domains", 0, "[domains]"))
+            dloc = ("domains", 0, "[domains]")
+            self.unknown(dd, {"schedule"}, dloc)
+            sched = self.get(dd, "schedule", list, [], dloc)
+            if not sched:
+                self.error(*dloc, "schedule", "[domains]", "schedule: needs at least one entry")
+            out = []
+            for i, entry in enumerate(sched):
+                eloc = ("domains", 0, f"[domains] schedule[{i}]")
+                if not isinstance(entry, dict):
+                    self.error(*dloc, "schedule", eloc[2], "expected { domain = N, length = ... }")
+                self.unknown(entry, {"domain", "length"}, eloc)
+                dom = self.get(entry, "domain", int, None, eloc)
+                length = self.duration(entry, "length", None, eloc)
+                if dom is None or dom < 0 or length is None or length <= 0:
+                    self.error(*dloc, "schedule", eloc[2], "needs domain >= 0 and a length > 0")
+                out.append((dom, length))
+            domains = tuple(out)
+        num_domains = max((d for d, _ in domains), default=0) + 1
+
+        parts = self.get(data, "partition", list, [], ("partition", 0, "[[partition]]"))
+        threads = self.get(data, "thread", list, [], ("thread", 0, "[[thread]]"))
+        names: dict[str, str] = {}
+        handlers = {p.get("timeout_handler") for p in parts if isinstance(p, dict)}
+        partitions = tuple(
+            self.partition(i, p, kernel, num_domains, names, handlers) for i, p in enumerate(parts)
+        )
+        thread_descs = tuple(
+            self.thread(i, t, kernel, num_domains, names) for i, t in enumerate(threads)
+        )
+        self.cross_check(partitions, thread_descs, names)
+        return System(
+            name=name,
+            duration=duration,
+            seed=seed,
+            kernel=kernel,
+            domains=domains,
+            partitions=partitions,
+            threads=thread_descs,
+            notifications=tuple(self.notifications),
+            endpoints=tuple(self.endpoints),
+            path=self.path,
+        )
+
+    def _name(self, d: dict, loc: tuple, names: dict[str, str], kind: str) -> str:
+        name = self.get(d, "name", str, None, loc)
+        if not name:
+            self.error(*loc, None, loc[2], "name: missing")
+        if name in names:
+            self.error(*loc, "name", loc[2], f"name: {name!r} is already used by a {names[name]}")
+        names[name] = kind
+        return name
+
+    def partition(
+        self,
+        i: int,
+        d: Any,
+        kernel: KernelSettings,
+        num_domains: int,
+        names: dict[str, str],
+        handlers: set[str | None],
+    ) -> Partition:
+        loc = ("partition", i, f"partition #{i + 1}")
+        if not isinstance(d, dict):
+            self.error(*loc, None, loc[2], "expected a table")
+        name = self._name(d, loc, names, "partition")
+        loc = ("partition", i, f'partition "{name}"')
+        self.unknown(d, PARTITION_FIELDS, loc)
+        prio = self.priority(d, loc, MAX_PRIORITY)
+        sc = self.sc_params(d, loc, DEFAULT_BUDGET)
+        self.check_sc_against_kernel(sc, kernel, loc)
+        domain = self.get(d, "domain", int, 0, loc)
+        if not 0 <= domain < num_domains:
+            self.error(*loc, "domain", loc[2], f"domain: {domain} is not in the domain schedule")
+        release = None
+        if "release" in d:
+            rd = self.get(d, "release", dict, {}, loc)
+            rloc = (loc[0], loc[1], f"{loc[2]}: release")
+            self.unknown(rd, {"period", "offset", "deadline"}, rloc)
+            period = self.duration(rd, "period", None, rloc)
+            if period is None or period <= 0:
+                self.error(*loc, "release", loc[2], "release: needs a period > 0")
+            offset = self.duration(rd, "offset", 0, rloc)
+            deadline = self.duration(rd, "deadline", period, rloc)
+            if deadline <= 0:
+                self.error(*loc, "release", loc[2], "release: deadline must be > 0")
+            release = Release(period, offset, deadline)
+        job: tuple[Action, ...] = ()
+        if "job" in d:
+            jd = self.get(d, "job", dict, {}, loc)
+            jloc = (loc[0], loc[1], f"{loc[2]}: job")
+            self.unknown(jd, {"compute", "script"}, jloc)
+            if ("compute" in jd) == ("script" in jd):
+                self.error(*loc, "job", loc[2], "job: give either compute or script")
+            if "compute" in jd:
+                job = (Action("compute", {"time": self.distribution(jd["compute"], "job", loc)}),)
+            else:
+                job = self.script(jd["script"], "job", loc)
+        if release is not None and not job:
+            self.error(*loc, "job", loc[2], "job: a released partition needs a job")
+        fault_job = None
+        if "fault_job" in d:
+            fd = self.get(d, "fault_job", dict, {}, loc)
+            floc = (loc[0], loc[1], f"{loc[2]}: fault_job")
+            self.unknown(fd, {"compute", "reply"}, floc)
+            reply = self.get(fd, "reply", str, "restart", floc)
+            if reply not in ("restart", "abort", "stop"):
+                self.error(*loc, "fault_job", loc[2], "fault_job: reply is restart, abort or stop")
+            compute = self.distribution(fd.get("compute", "0ns"), "fault_job", loc)
+            fault_job = FaultJob(compute, reply)
+        if name in handlers and fault_job is None:
+            fault_job = FaultJob(Distribution("fixed", (0,)), "restart")
+        if release is None and name not in handlers:
+            self.error(
+                *loc, "release", loc[2], "release: missing (only a timeout_handler may omit it)"
+            )
+        handler = self.get(d, "timeout_handler", str, None, loc)
+        return Partition(
+            name=name,
+            priority=prio,
+            sc=sc,
+            domain=domain,
+            release=release,
+            job=job,
+            timeout_handler=handler,
+            fault_job=fault_job,
+            line=self.lines.find("partition", i),
+        )
+
+    def thread(
+        self, i: int, d: Any, kernel: KernelSettings, num_domains: int, names: dict[str, str]
+    ) -> Thread:
+        loc = ("thread", i, f"thread #{i + 1}")
+        if not isinstance(d, dict):
+            self.error(*loc, None, loc[2], "expected a table")
+        name = self._name(d, loc, names, "thread")
+        loc = ("thread", i, f'thread "{name}"')
+        self.unknown(d, THREAD_FIELDS, loc)
+        prio = self.priority(d, loc, NUM_PRIORITIES - 1)
+        mcp = self.get(d, "mcp", int, prio, loc)
+        if not 0 <= mcp < NUM_PRIORITIES:
+            self.error(*loc, "mcp", loc[2], f"mcp: {mcp} is outside 0..255")
+        domain = self.get(d, "domain", int, 0, loc)
+        if not 0 <= domain < num_domains:
+            self.error(*loc, "domain", loc[2], f"domain: {domain} is not in the domain schedule")
+        sc = None
+        if "sc" in d:
+            sd = self.get(d, "sc", dict, {}, loc)
+            sloc = (loc[0], loc[1], f"{loc[2]}: sc")
+            self.unknown(sd, {"budget", "period", "extra_refills", "sporadic", "badge"}, sloc)
+            sc = self.sc_params(sd, sloc, None)
+            self.check_sc_against_kernel(sc, kernel, sloc)
+        script = self.script(d["script"], "script", loc) if "script" in d else ()
+        handler = self.get(d, "timeout_handler", str, None, loc)
+        if handler is not None:
+            self._declare(self.endpoints, handler)
+        return Thread(
+            name=name,
+            priority=prio,
+            mcp=mcp,
+            domain=domain,
+            sc=sc,
+            script=script,
+            timeout_handler=handler,
+            timeout_badge=self.get(d, "timeout_badge", int, 0, loc),
+            start=self.get(d, "start", bool, True, loc),
+            line=self.lines.find("thread", i),
+        )
+
+    def cross_check(
+        self, partitions: tuple[Partition, ...], threads: tuple[Thread, ...], names: dict
+    ) -> None:
+        """References between entries: handlers, script targets."""
+        by_name = {p.name: p for p in partitions}
+        for i, p in enumerate(partitions):
+            loc = ("partition", i, f'partition "{p.name}"')
+            if p.timeout_handler is not None:
+                h = by_name.get(p.timeout_handler)
+                if h is None:
+                    self.error(
+                        *loc,
+                        "timeout_handler",
+                        loc[2],
+                        f"timeout_handler: no partition named {p.timeout_handler!r}",
+                    )
+                if h is p:
+                    self.error(*loc, "timeout_handler", loc[2], "a partition cannot handle itself")
+                if h.release is not None:
+                    self.error(
+                        *loc,
+                        "timeout_handler",
+                        loc[2],
+                        f"timeout_handler: {h.name!r} has periodic releases; a handler runs "
+                        "only when faults arrive",
+                    )
+        objects = set(names) | set(self.notifications) | set(self.endpoints)
+        thread_names = {t.name for t in threads} | set(by_name)
+        for i, t in enumerate(threads):
+            loc = ("thread", i, f'thread "{t.name}"')
+            for a in _walk(t.script):
+                target = a.args.get("target")
+                if a.op in THREAD_TARGET_OPS and target not in thread_names:
+                    raise DescriptionError(
+                        self.path, a.line, loc[2], f"{a.op}: no thread named {target!r}"
+                    )
+                if a.op == "configure" and target not in objects:
+                    raise DescriptionError(
+                        self.path, a.line, loc[2], f"configure: no object named {target!r}"
+                    )
+                if a.op == "bind" and a.args["to"] not in objects:
+                    raise DescriptionError(
+                        self.path, a.line, loc[2], f"bind: no object named {a.args['to']!r}"
+                    )
+
+
+def _walk(actions: tuple[Action, ...]) -> Any:
+    for a in actions:
+        yield a
+        if a.op == "loop":
+            yield from _walk(a.args["body"])
+
+
+def _pair(v: Any) -> tuple[Any, Any]:
+    if not isinstance(v, list) or len(v) != 2:
+        raise ValueError(f"expected two values, got {v!r}")
+    return v[0], v[1]
+
+
+def _str(v: Any, what: str) -> str:
+    if not isinstance(v, str) or not v:
+        raise ValueError(f"{what} expects a name, got {v!r}")
+    return v
+
+
+def _int(v: Any, what: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ValueError(f"{what} expects an integer, got {v!r}")
+    return v
+
+
+SCRIPT_OPS: dict[str, set[str]] = {
+    "compute": set(),
+    "spin": set(),
+    "yield": set(),
+    "loop": {"times"},
+    "mark": {"value"},
+    "signal": {"badge"},
+    "wait": set(),
+    "poll": set(),
+    "suspend": set(),
+    "resume": set(),
+    "set_priority": {"priority"},
+    "configure": {"budget", "period", "extra_refills", "badge", "sporadic"},
+    "bind": {"to"},
+    "unbind": set(),
+    "consumed": set(),
+    "yield_to": set(),
+    "recv": set(),
+    "reply": set(),
+    "reply_recv": {"label"},
+}
+THREAD_TARGET_OPS = {"suspend", "resume", "set_priority", "consumed", "yield_to", "unbind"}
+PARTITION_FIELDS = {
+    "name",
+    "priority",
+    "budget",
+    "period",
+    "extra_refills",
+    "sporadic",
+    "badge",
+    "domain",
+    "release",
+    "job",
+    "timeout_handler",
+    "fault_job",
+}
+THREAD_FIELDS = {
+    "name",
+    "priority",
+    "mcp",
+    "domain",
+    "sc",
+    "script",
+    "timeout_handler",
+    "timeout_badge",
+    "start",
+}
+
+
+def load_text(text: str, path: str = "<memory>") -> System:
+    """Parse and check a description given as text (``path`` is only used in messages)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        m = re.search(r"\(at line (\d+), column (\d+)\)", str(e))
+        line = int(m.group(1)) if m else None
+        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(e))
+        col = f", column {m.group(2)}" if m else ""
+        raise DescriptionError(path, line, "", f"TOML syntax error{col}: {msg}") from None
+    return _Loader(path, text).load(data)
+
+
+def load(path: str | Path) -> System:
+    """Load a description file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise DescriptionError(str(path), None, "", f"cannot read: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise DescriptionError(str(path), None, "", "not a UTF-8 text file") from None
+    return load_text(text, str(path))
+
+
+__all__ = [
+    "Action",
+    "DescriptionError",
+    "Distribution",
+    "FaultJob",
+    "KernelSettings",
+    "Partition",
+    "Release",
+    "SCParams",
+    "System",
+    "Thread",
+    "load",
+    "load_text",
+]

@@ -1,0 +1,163 @@
+"""Synthetic programs: what description-file threads and partitions run.
+
+A script (a list of ``Action``) compiles to a generator of kernel actions. Execution times drawn
+from a distribution come from a per-thread numpy generator seeded with ``(seed, thread index)``,
+drawn in batches so that the hot path pays one list index per job, and so that the same seed
+always gives the same times whatever else the system contains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from sporadic.kernel import syscalls as sc
+from sporadic.partitions.description import Action, Distribution
+
+BATCH = 1024
+
+
+class Sampler:
+    """Draws integer-ns execution times from a ``Distribution``."""
+
+    __slots__ = ("dist", "rng", "_batch", "_i")
+
+    def __init__(self, dist: Distribution, rng: np.random.Generator) -> None:
+        self.dist = dist
+        self.rng = rng
+        self._batch: list[int] = []
+        self._i = 0
+
+    def _refill(self) -> None:
+        d, rng = self.dist, self.rng
+        if d.kind == "uniform":
+            lo, hi = d.values
+            draws = rng.integers(lo, hi + 1, size=BATCH)
+        elif d.kind == "normal":
+            mean, std, lo, hi = d.values
+            draws = np.clip(np.rint(rng.normal(mean, std, size=BATCH)), lo, hi)
+        elif d.kind == "exponential":
+            mean, lo, hi = d.values
+            draws = np.clip(np.rint(rng.exponential(mean, size=BATCH)), lo, hi)
+        elif d.kind == "choice":
+            draws = rng.choice(np.array(d.values, dtype=np.int64), size=BATCH, p=d.weights)
+        else:
+            draws = np.full(BATCH, d.values[0])
+        self._batch = [int(x) for x in draws]
+        self._i = 0
+
+    def __call__(self) -> int:
+        if self._i >= len(self._batch):
+            self._refill()
+        v = self._batch[self._i]
+        self._i += 1
+        return v
+
+
+def make_rng(seed: int, index: int) -> np.random.Generator:
+    return np.random.default_rng([seed, index])
+
+
+class ScriptCompiler:
+    """Turns scripts into generators, resolving names through ``resolve``.
+
+    ``resolve(op, name)`` returns the kernel object an action acts on (a thread, its SC, a
+    notification, an endpoint).
+    """
+
+    def __init__(self, resolve: Callable[[str, str], Any], rng: np.random.Generator) -> None:
+        self.resolve = resolve
+        self.rng = rng
+        self._compiled: dict[int, Callable[[], Iterator[Any]]] = {}
+
+    def compute_step(self, dist: Distribution) -> Callable[[], sc.Compute]:
+        if dist.kind == "fixed":
+            action = sc.Compute(dist.values[0])
+            return lambda: action
+        sample = Sampler(dist, self.rng)
+        return lambda: sc.Compute(sample())
+
+    def compile(self, actions: tuple[Action, ...]) -> Callable[[], Iterator[Any]]:
+        """A function that returns a fresh generator running ``actions`` once."""
+        steps = [self._step(a) for a in actions]
+
+        def run() -> Iterator[Any]:
+            for kind, step in steps:
+                if kind == "action":
+                    yield step()
+                else:
+                    yield from step()
+
+        return run
+
+    def _step(self, a: Action) -> tuple[str, Callable[[], Any]]:
+        op, args, r = a.op, a.args, self.resolve
+        if op == "compute":
+            return "action", self.compute_step(args["time"])
+        if op == "loop":
+            body = self.compile(args["body"])
+            times = args["times"]
+
+            def loop() -> Iterator[Any]:
+                if times is None:
+                    while True:
+                        yield from body()
+                else:
+                    for _ in range(times):
+                        yield from body()
+
+            return "gen", loop
+        fixed = self._fixed_action(op, args, r)
+        return "action", lambda: fixed
+
+    def _fixed_action(self, op: str, args: dict[str, Any], r: Callable[[str, str], Any]) -> Any:
+        target = args.get("target")
+        if op == "spin":
+            return sc.Spin()
+        if op == "yield":
+            return sc.Yield()
+        if op == "mark":
+            return sc.Mark(args["label"], args["value"])
+        if op == "signal":
+            return sc.Signal(r(op, target), args["badge"])
+        if op == "wait":
+            return sc.Wait(r(op, target))
+        if op == "poll":
+            return sc.Poll(r(op, target))
+        if op == "suspend":
+            return sc.Suspend(r(op, target))
+        if op == "resume":
+            return sc.Resume(r(op, target))
+        if op == "set_priority":
+            return sc.SetPriority(r(op, target), args["priority"])
+        if op == "configure":
+            return sc.Configure(
+                r(op, target),
+                args["budget"],
+                args["period"],
+                args["extra_refills"],
+                args["badge"],
+                args["sporadic"],
+            )
+        if op == "bind":
+            return sc.Bind(r(op, target), r("bind_to", args["to"]))
+        if op == "unbind":
+            return sc.Unbind(r(op, target))
+        if op == "consumed":
+            return sc.Consumed(r(op, target))
+        if op == "yield_to":
+            return sc.YieldTo(r(op, target))
+        if op == "recv":
+            return sc.Recv(r(op, target))
+        if op == "reply":
+            return sc.Reply(args["label"])
+        if op == "reply_recv":
+            return sc.ReplyRecv(r(op, target), args["label"])
+        raise ValueError(f"unknown script action {op!r}")  # pragma: no cover - loader checks
+
+
+def script_thread_program(compiler: ScriptCompiler, script: tuple[Action, ...]) -> Iterator[Any]:
+    """A scripted thread runs its script once, then exits."""
+    return compiler.compile(script)()

@@ -1,0 +1,322 @@
+"""Builds a kernel from a resolved description: partitions, scripted threads, timers.
+
+A partition is one thread and one SC in the Microkit style. Its jobs are released by a device
+timer: at each release the timer's interrupt enters the kernel and signals the partition's
+notification, exactly as a timer driver would. The partition's thread waits on that notification
+and then runs every job released so far, oldest first, so a job released while the previous one
+is still running starts as soon as that one completes (its latency counts the wait).
+
+A partition named as another's ``timeout_handler`` runs one job per timeout fault: it receives the
+fault on an endpoint, computes its ``fault_job`` time, and replies to restart or stop the faulted
+partition.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from sporadic.kernel import events as ev
+from sporadic.kernel import syscalls as sc
+from sporadic.kernel.kernel import Kernel
+from sporadic.kernel.notification import send_signal
+from sporadic.kernel.objects import TCB, Endpoint, Notification, SchedContext
+from sporadic.kernel.schedcontext import bind, configure, size_bits_for
+from sporadic.partitions.description import SCParams, System
+from sporadic.partitions.programs import ScriptCompiler, make_rng
+from sporadic.scheduler.domains import DomainSchedule
+
+# Fault-reply labels: 0 restarts the thread, anything else leaves it Inactive. "abort" restarts
+# it at the top of its job loop, as a handler that rewrites the registers in its reply would.
+REPLY_LABELS = {"restart": 0, "abort": 0, "stop": 1}
+
+
+class PartitionRuntime:
+    """The job bookkeeping of one partition: releases, starts, completions, misses."""
+
+    def __init__(
+        self,
+        kernel: Kernel,
+        tcb: TCB,
+        ntfn: Notification,
+        irq: int,
+        deadline: int,
+        period: int,
+        job: Callable[[], Iterator[Any]],
+    ) -> None:
+        self.kernel = kernel
+        self.sink = kernel.sink
+        self.tcb = tcb
+        self.ntfn = ntfn
+        self.irq = irq
+        self.deadline = deadline
+        self.period = period
+        self.job = job
+        self.pending: deque[tuple[int, int, int]] = deque()
+        self.current: tuple[int, int, int] | None = None
+        self.seq = 0
+        self.aborted = False
+
+    def abort(self, t: int) -> None:
+        """Abandon the current job: the thread restarts at the top of its job loop."""
+        if self.current is None:
+            return
+        seq, _, dl = self.current
+        self.current = None
+        self.aborted = True
+        self.tcb.remaining = 0
+        self.tcb.retry = None
+        self.sink((ev.JOB_ABORT, t, self.tcb.id, seq))
+        self.sink((ev.DEADLINE_MISS, t, self.tcb.id, seq, dl))
+
+    def release(self, t: int) -> None:
+        """Timer interrupt handler: queue a job, signal the partition, re-arm."""
+        self.seq += 1
+        dl = t + self.deadline
+        self.pending.append((self.seq, t, dl))
+        self.sink((ev.JOB_RELEASE, t, self.tcb.id, self.seq, dl))
+        send_signal(self.kernel, self.ntfn, 1)
+        self.kernel.add_timer(t + self.period, self.irq, self.release)
+
+    def _start(self, t: int) -> None:
+        self.current = job = self.pending.popleft()
+        self.sink((ev.JOB_START, t, self.tcb.id, job[0]))
+
+    def _end(self, t: int) -> None:
+        seq, _, dl = self.current
+        self.current = None
+        self.sink((ev.JOB_END, t, self.tcb.id, seq))
+        if t > dl:
+            self.sink((ev.DEADLINE_MISS, t, self.tcb.id, seq, dl))
+
+    def program(self) -> Iterator[Any]:
+        wait = sc.Wait(self.ntfn)
+        start = sc.Probe(self._start)
+        end = sc.Probe(self._end)
+        pending = self.pending
+        job = self.job
+        while True:
+            yield wait
+            while pending:
+                yield start
+                self.aborted = False
+                for action in job():
+                    yield action
+                    if self.aborted:
+                        break
+                else:
+                    yield end
+
+    def finish(self, end: int) -> None:
+        """At the end of the run: jobs whose deadline has passed without completion are misses."""
+        late = [self.current] if self.current else []
+        late.extend(self.pending)
+        for seq, _, dl in late:
+            if dl <= end:
+                self.sink((ev.DEADLINE_MISS, end, self.tcb.id, seq, dl))
+
+
+class FaultHandlerRuntime:
+    """A partition that handles timeout faults: one job per fault received."""
+
+    def __init__(
+        self,
+        kernel: Kernel,
+        tcb: TCB,
+        ep: Endpoint,
+        deadline: int,
+        compute: Any,
+        label: int,
+        abort: Callable[[int, int], None] | None,
+    ) -> None:
+        self.kernel = kernel
+        self.sink = kernel.sink
+        self.tcb = tcb
+        self.ep = ep
+        self.deadline = deadline
+        self.compute = compute
+        self.label = label
+        self.abort = abort
+        self.seq = 0
+        self.current: tuple[int, int] | None = None
+        self.tcb_message: Any = None
+
+    def _start(self, t: int) -> None:
+        msg = self.tcb_message
+        self.seq += 1
+        self.current = (self.seq, msg.sent + self.deadline)
+        self.sink((ev.JOB_RELEASE, msg.sent, self.tcb.id, self.seq, msg.sent + self.deadline))
+        self.sink((ev.JOB_START, t, self.tcb.id, self.seq))
+
+    def _end(self, t: int) -> None:
+        seq, dl = self.current
+        self.current = None
+        if self.abort is not None:
+            self.abort(self.tcb_message.badge, t)
+        self.sink((ev.JOB_END, t, self.tcb.id, seq))
+        if t > dl:
+            self.sink((ev.DEADLINE_MISS, t, self.tcb.id, seq, dl))
+
+    def program(self) -> Iterator[Any]:
+        start = sc.Probe(self._start)
+        end = sc.Probe(self._end)
+        reply_recv = sc.ReplyRecv(self.ep, self.label)
+        self.tcb_message = yield sc.Recv(self.ep)
+        while True:
+            yield start
+            yield self.compute()
+            yield end
+            self.tcb_message = yield reply_recv
+
+    def finish(self, end: int) -> None:
+        if self.current and self.current[1] <= end:
+            self.sink((ev.DEADLINE_MISS, end, self.tcb.id, self.current[0], self.current[1]))
+
+
+class BuiltSystem:
+    """A kernel with everything of a description in it, ready to ``run``."""
+
+    def __init__(self, system: System, sink: Callable[[tuple], Any] | None = None) -> None:
+        self.system = system
+        ks = system.kernel
+        domains = DomainSchedule(system.domains) if system.domains else None
+        self.kernel = k = Kernel(
+            min_budget=ks.min_budget,
+            entry_cost=ks.entry_cost,
+            timer_precision=ks.timer_precision,
+            domain_schedule=domains,
+            sink=sink,
+        )
+        self.runtimes: list[PartitionRuntime | FaultHandlerRuntime] = []
+        self.objects: dict[str, Any] = {}
+        for name in system.notifications:
+            self.objects[name] = k.create_notification(name)
+        for name in system.endpoints:
+            self.objects.setdefault(name, k.create_endpoint(name))
+        self.kinds: dict[int, str] = {k.idle.id: "idle"}
+        self._build_partitions()
+        self._build_threads()
+
+    def _make_sc(self, name: str, params: SCParams) -> SchedContext:
+        k = self.kernel
+        sc_obj = k.create_sc(name, size_bits_for(params.extra_refills))
+        configure(
+            k,
+            sc_obj,
+            params.budget,
+            params.period,
+            params.extra_refills,
+            params.badge,
+            params.sporadic,
+        )
+        return sc_obj
+
+    def _build_partitions(self) -> None:
+        k, system = self.kernel, self.system
+        handler_eps: dict[str, Endpoint] = {}
+        for p in system.partitions:
+            if p.fault_job is not None:
+                handler_eps[p.name] = k.create_endpoint(f"{p.name}.faults")
+        tcbs = []
+        for index, p in enumerate(system.partitions):
+            t = k.create_thread(p.name, p.priority, domain=p.domain)
+            self.objects[p.name] = t
+            self.kinds[t.id] = "partition"
+            bind(k, self._make_sc(p.name, p.sc), t)
+            compiler = ScriptCompiler(self._resolve, make_rng(system.seed, t.id))
+            if p.fault_job is not None:
+                rt: PartitionRuntime | FaultHandlerRuntime = FaultHandlerRuntime(
+                    k,
+                    t,
+                    handler_eps[p.name],
+                    p.sc.period,
+                    compiler.compute_step(p.fault_job.compute),
+                    REPLY_LABELS[p.fault_job.reply],
+                    self._abort if p.fault_job.reply == "abort" else None,
+                )
+            else:
+                ntfn = k.create_notification(f"{p.name}.timer")
+                rt = PartitionRuntime(
+                    k,
+                    t,
+                    ntfn,
+                    irq=index,
+                    deadline=p.release.deadline,
+                    period=p.release.period,
+                    job=compiler.compile(p.job),
+                )
+                k.add_timer(p.release.offset, index, rt.release)
+            if p.timeout_handler is not None:
+                t.timeout_handler = handler_eps[p.timeout_handler]
+                t.timeout_badge = index + 1
+            t.program = rt.program()
+            self.runtimes.append(rt)
+            tcbs.append(t)
+        for t in tcbs:
+            k.start(t)
+
+    def _build_threads(self) -> None:
+        k, system = self.kernel, self.system
+        made = []
+        for d in system.threads:
+            t = k.create_thread(d.name, d.priority, mcp=d.mcp, domain=d.domain)
+            self.objects[d.name] = t
+            self.kinds[t.id] = "thread"
+            if d.sc is not None:
+                bind(k, self._make_sc(d.name, d.sc), t)
+            if d.timeout_handler is not None:
+                t.timeout_handler = self.objects[d.timeout_handler]
+                t.timeout_badge = d.timeout_badge
+            made.append((t, d))
+        for t, d in made:
+            compiler = ScriptCompiler(self._resolve, make_rng(system.seed, t.id))
+            t.program = compiler.compile(d.script)()
+            if d.start:
+                k.start(t)
+
+    def _resolve(self, op: str, name: str) -> Any:
+        obj = self.objects.get(name)
+        if obj is None:
+            self.objects[name] = obj = self.kernel.create_notification(name)
+        if op in ("configure", "consumed", "yield_to", "unbind", "bind") and isinstance(obj, TCB):
+            return obj.sc if obj.sc is not None else _NoSC(name)
+        return obj
+
+    def thread_table(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": t.id,
+                "name": t.name,
+                "kind": self.kinds.get(t.id, "thread"),
+                "priority": t.prio,
+                "domain": t.domain,
+            }
+            for t in self.kernel.threads
+        ]
+
+    def _abort(self, badge: int, t: int) -> None:
+        """A handler's "abort" reply: badge ``i + 1`` names the i-th partition."""
+        rt = self.runtimes[badge - 1]
+        if isinstance(rt, PartitionRuntime):
+            rt.abort(t)
+
+    def set_sink(self, sink: Callable[[tuple], Any]) -> None:
+        """Send every record to ``sink`` (set before the run starts)."""
+        self.kernel.sink = sink
+        for rt in self.runtimes:
+            rt.sink = sink
+
+    def finish(self, end: int) -> None:
+        for rt in self.runtimes:
+            rt.finish(end)
+
+
+class _NoSC:
+    """Stands for "the SC of a thread that has none": invocations on it fail as in seL4."""
+
+    def __init__(self, owner: str) -> None:
+        self.owner = owner
+
+    def __repr__(self) -> str:
+        return f"<no SC of {self.owner}>"

@@ -1,0 +1,39 @@
+"""Durations with units ("250us", "10ms", "1.5s") to integer nanoseconds, and back.
+
+Decimal arithmetic, never floats: "0.1ms" is exactly 100000 ns.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
+_DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ns|us|µs|ms|s)\s*$")
+
+
+def parse_duration(text: object) -> int:
+    """Parse a duration string; raise ValueError saying what is expected."""
+    if not isinstance(text, str):
+        raise ValueError(f'expected a duration string with a unit such as "250us", got {text!r}')
+    m = _DURATION.match(text)
+    if not m:
+        raise ValueError(
+            f'{text!r} is not a duration: write a number and one of ns, us, ms, s (e.g. "250us")'
+        )
+    try:
+        value = Decimal(m.group(1)) * UNITS[m.group(2)]
+    except InvalidOperation as e:  # pragma: no cover - the regex admits only valid numbers
+        raise ValueError(f"{text!r} is not a number") from e
+    if value != value.to_integral_value():
+        raise ValueError(f"{text!r} is not a whole number of nanoseconds")
+    return int(value)
+
+
+def format_duration(ns: int) -> str:
+    """The shortest exact spelling of ``ns`` with a unit, for resolved descriptions."""
+    for unit in ("s", "ms", "us"):
+        scale = UNITS[unit]
+        if ns % scale == 0 and ns != 0:
+            return f"{ns // scale}{unit}"
+    return f"{ns}ns"
