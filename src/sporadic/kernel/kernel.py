@@ -461,7 +461,7 @@ class Kernel:
             rem = cur.remaining
             if rem < INF:
                 done = hw + rem
-                if done < t:
+                if done <= t:  # a compute that ends as an interrupt arrives completes first
                     if done >= until:
                         cur.remaining = rem - (until - hw)
                         self.hw = until

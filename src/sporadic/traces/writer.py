@@ -46,6 +46,7 @@ class TraceWriter:
         self._buf = bytearray()
         self._counts: list[int] | _ClosedCounts = [0] * len(NAMES)
         self._closed = False
+        self._total = 0
         full = {
             "format": FORMAT,
             "version": VERSION,
@@ -66,6 +67,11 @@ class TraceWriter:
     def buffered(self) -> int:
         """Bytes packed but not yet handed to the file; bounded by the flush threshold."""
         return len(self._buf)
+
+    @property
+    def records(self) -> int:
+        """Records emitted so far."""
+        return self._total if self._closed else sum(self._counts)
 
     @property
     def closed(self) -> bool:
@@ -101,6 +107,7 @@ class TraceWriter:
 
     def _finish(self) -> None:
         """Flush what is buffered and close (or flush) the file, footer or not."""
+        self._total = self.records
         self._closed = True
         self._counts = _ClosedCounts()
         try:
