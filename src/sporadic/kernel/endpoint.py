@@ -89,7 +89,7 @@ def reply_push(k: Kernel, caller: TCB, reply: Reply) -> None:
 
 
 def reply_remove(k: Kernel, reply: Reply, caller: TCB) -> None:
-    """Unlink ``caller`` from ``reply``; the caller becomes Inactive until its final state is set."""
+    """Unlink ``caller`` from ``reply``; it is Inactive until its final state is set."""
     reply.tcb = None
     caller.reply = None
     caller.waiting_on = None

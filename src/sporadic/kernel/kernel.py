@@ -226,9 +226,13 @@ class Kernel:
 
     def sched_context_resume(self, sc: SchedContext | None) -> None:
         """``schedContext_resume``: postpone a schedulable thread whose head is not usable."""
-        if sc is not None and sc.tcb is not None and self.schedulable(sc.tcb):
-            if not self.ready_and_sufficient(sc):
-                self.postpone(sc)
+        if (
+            sc is not None
+            and sc.tcb is not None
+            and self.schedulable(sc.tcb)
+            and not self.ready_and_sufficient(sc)
+        ):
+            self.postpone(sc)
 
     def _awaken(self) -> None:
         release = self.release

@@ -71,7 +71,7 @@ class ReadyQueues:
 
 
 class ReleaseQueue:
-    """Threads waiting for their head refill, by head ``rTime``, FIFO on ties (``ksReleaseQueue``)."""
+    """``ksReleaseQueue``: threads waiting for their head refill, by its ``rTime``, FIFO on ties."""
 
     __slots__ = ("keys", "threads", "_seq")
 
