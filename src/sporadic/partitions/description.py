@@ -178,10 +178,12 @@ class _Lines:
             return None
         if key is None:
             return start
-        pat = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
-        for no in range(start + 1, end):
-            if pat.match(self.lines[no - 1]):
-                return no
+        top = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
+        inline = re.compile(rf"[{{,]\s*\"?{re.escape(key)}\"?\s*=")
+        for pat in (top, inline):
+            for no in range(start + 1, end):
+                if pat.search(self.lines[no - 1]):
+                    return no
         return start
 
 
@@ -195,8 +197,9 @@ class _Loader:
         self.notifications: list[str] = []
         self.endpoints: list[str] = []
 
-    def error(self, table: str, index: int, key: str | None, where: str, msg: str) -> None:
-        raise DescriptionError(self.path, self.lines.find(table, index, key), where, msg)
+    def error(self, loc: tuple, key: str | None, where: str, msg: str) -> None:
+        """Raise for the table at ``loc`` = (table, index, label), pointing at ``key``'s line."""
+        raise DescriptionError(self.path, self.lines.find(loc[0], loc[1], key), where, msg)
 
     # -- typed getters: each takes the table's location so errors can point at it
 
@@ -208,7 +211,7 @@ class _Loader:
             names = (
                 kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
             )
-            self.error(*loc, key, loc[2], f"{key}: expected {names}, got {v!r}")
+            self.error(loc, key, loc[2], f"{key}: expected {names}, got {v!r}")
         return v
 
     def duration(self, d: dict, key: str, default: Any, loc: tuple) -> Any:
@@ -217,14 +220,14 @@ class _Loader:
         try:
             return parse_duration(d[key])
         except ValueError as e:
-            self.error(*loc, key, loc[2], f"{key}: {e}")
+            self.error(loc, key, loc[2], f"{key}: {e}")
             raise  # pragma: no cover - error() raises
 
     def unknown(self, d: dict, allowed: set[str], loc: tuple) -> None:
         for key in d:
             if key not in allowed:
                 self.error(
-                    *loc,
+                    loc,
                     key,
                     loc[2],
                     f"unknown field {key!r} (known: {', '.join(sorted(allowed))})",
@@ -270,7 +273,7 @@ class _Loader:
                 return Distribution("choice", vals, tuple(float(w) / total for w in weights))
             raise ValueError(f"unknown distribution {next(iter(value))!r}")
         except ValueError as e:
-            self.error(loc[0], loc[1], key, loc[2], f"{key}: {e}")
+            self.error(loc, key, loc[2], f"{key}: {e}")
             raise  # pragma: no cover
 
     def sc_params(self, d: dict, loc: tuple, default_budget: int | None) -> SCParams:
@@ -280,20 +283,18 @@ class _Loader:
         sporadic = self.get(d, "sporadic", bool, False, loc)
         badge = self.get(d, "badge", int, 0, loc)
         if budget is None:
-            self.error(*loc, None, loc[2], "budget: missing")
+            self.error(loc, None, loc[2], "budget: missing")
         if budget > period:
-            self.error(
-                *loc, "budget", loc[2], f"budget: {budget} ns exceeds the period {period} ns"
-            )
+            self.error(loc, "budget", loc[2], f"budget: {budget} ns exceeds the period {period} ns")
         if extra < 0:
-            self.error(*loc, "extra_refills", loc[2], "extra_refills: must be >= 0")
+            self.error(loc, "extra_refills", loc[2], "extra_refills: must be >= 0")
         return SCParams(budget, period, extra, sporadic, badge)
 
     def check_sc_against_kernel(self, sc: SCParams, kernel: KernelSettings, loc: tuple) -> None:
         for key in ("budget", "period"):
             if getattr(sc, key) < kernel.min_budget:
                 self.error(
-                    *loc,
+                    loc,
                     key,
                     loc[2],
                     f"{key}: {getattr(sc, key)} ns is below MIN_BUDGET {kernel.min_budget} ns "
@@ -302,10 +303,10 @@ class _Loader:
 
     def priority(self, d: dict, loc: tuple, limit: int) -> int:
         if "priority" not in d:
-            self.error(*loc, None, loc[2], "priority: missing")
+            self.error(loc, None, loc[2], "priority: missing")
         prio = self.get(d, "priority", int, 0, loc)
         if not 0 <= prio <= limit:
-            self.error(*loc, "priority", loc[2], f"priority: {prio} is outside 0..{limit}")
+            self.error(loc, "priority", loc[2], f"priority: {prio} is outside 0..{limit}")
         return prio
 
     # -- scripts
@@ -313,7 +314,7 @@ class _Loader:
     def script(self, items: Any, key: str, loc: tuple, depth: int = 0) -> tuple[Action, ...]:
         line = self.lines.find(loc[0], loc[1], key)
         if not isinstance(items, list):
-            self.error(*loc, key, loc[2], f"{key}: expected a list of actions")
+            self.error(loc, key, loc[2], f"{key}: expected a list of actions")
         out = []
         for i, item in enumerate(items):
             where = f"{loc[2]}: {key}[{i}]"
@@ -405,7 +406,7 @@ class _Loader:
         duration = self.duration(sysd, "duration", 1_000_000_000, sloc)
         seed = self.get(sysd, "seed", int, 0, sloc)
         if duration <= 0:
-            self.error(*sloc, "duration", "[system]", "duration: must be > 0")
+            self.error(sloc, "duration", "[system]", "duration: must be > 0")
 
         kd = self.get(data, "kernel", dict, {}, ("kernel", 0, "[kernel]"))
         kloc = ("kernel", 0, "[kernel]")
@@ -416,7 +417,7 @@ class _Loader:
             timer_precision=self.duration(kd, "timer_precision", 0, kloc),
         )
         if kernel.min_budget < 1:
-            self.error(*kloc, "min_budget", "[kernel]", "min_budget: must be at least 1ns")
+            self.error(kloc, "min_budget", "[kernel]", "min_budget: must be at least 1ns")
 
         domains: tuple[tuple[int, int], ...] = ()
         if "domains" in data:
@@ -425,17 +426,17 @@ class _Loader:
             self.unknown(dd, {"schedule"}, dloc)
             sched = self.get(dd, "schedule", list, [], dloc)
             if not sched:
-                self.error(*dloc, "schedule", "[domains]", "schedule: needs at least one entry")
+                self.error(dloc, "schedule", "[domains]", "schedule: needs at least one entry")
             out = []
             for i, entry in enumerate(sched):
                 eloc = ("domains", 0, f"[domains] schedule[{i}]")
                 if not isinstance(entry, dict):
-                    self.error(*dloc, "schedule", eloc[2], "expected { domain = N, length = ... }")
+                    self.error(dloc, "schedule", eloc[2], "expected { domain = N, length = ... }")
                 self.unknown(entry, {"domain", "length"}, eloc)
                 dom = self.get(entry, "domain", int, None, eloc)
                 length = self.duration(entry, "length", None, eloc)
                 if dom is None or dom < 0 or length is None or length <= 0:
-                    self.error(*dloc, "schedule", eloc[2], "needs domain >= 0 and a length > 0")
+                    self.error(dloc, "schedule", eloc[2], "needs domain >= 0 and a length > 0")
                 out.append((dom, length))
             domains = tuple(out)
         num_domains = max((d for d, _ in domains), default=0) + 1
@@ -467,9 +468,9 @@ class _Loader:
     def _name(self, d: dict, loc: tuple, names: dict[str, str], kind: str) -> str:
         name = self.get(d, "name", str, None, loc)
         if not name:
-            self.error(*loc, None, loc[2], "name: missing")
+            self.error(loc, None, loc[2], "name: missing")
         if name in names:
-            self.error(*loc, "name", loc[2], f"name: {name!r} is already used by a {names[name]}")
+            self.error(loc, "name", loc[2], f"name: {name!r} is already used by a {names[name]}")
         names[name] = kind
         return name
 
@@ -484,7 +485,7 @@ class _Loader:
     ) -> Partition:
         loc = ("partition", i, f"partition #{i + 1}")
         if not isinstance(d, dict):
-            self.error(*loc, None, loc[2], "expected a table")
+            self.error(loc, None, loc[2], "expected a table")
         name = self._name(d, loc, names, "partition")
         loc = ("partition", i, f'partition "{name}"')
         self.unknown(d, PARTITION_FIELDS, loc)
@@ -493,7 +494,7 @@ class _Loader:
         self.check_sc_against_kernel(sc, kernel, loc)
         domain = self.get(d, "domain", int, 0, loc)
         if not 0 <= domain < num_domains:
-            self.error(*loc, "domain", loc[2], f"domain: {domain} is not in the domain schedule")
+            self.error(loc, "domain", loc[2], f"domain: {domain} is not in the domain schedule")
         release = None
         if "release" in d:
             rd = self.get(d, "release", dict, {}, loc)
@@ -501,11 +502,11 @@ class _Loader:
             self.unknown(rd, {"period", "offset", "deadline"}, rloc)
             period = self.duration(rd, "period", None, rloc)
             if period is None or period <= 0:
-                self.error(*loc, "release", loc[2], "release: needs a period > 0")
+                self.error(loc, "release", loc[2], "release: needs a period > 0")
             offset = self.duration(rd, "offset", 0, rloc)
             deadline = self.duration(rd, "deadline", period, rloc)
             if deadline <= 0:
-                self.error(*loc, "release", loc[2], "release: deadline must be > 0")
+                self.error(loc, "release", loc[2], "release: deadline must be > 0")
             release = Release(period, offset, deadline)
         job: tuple[Action, ...] = ()
         if "job" in d:
@@ -513,13 +514,13 @@ class _Loader:
             jloc = (loc[0], loc[1], f"{loc[2]}: job")
             self.unknown(jd, {"compute", "script"}, jloc)
             if ("compute" in jd) == ("script" in jd):
-                self.error(*loc, "job", loc[2], "job: give either compute or script")
+                self.error(loc, "job", loc[2], "job: give either compute or script")
             if "compute" in jd:
                 job = (Action("compute", {"time": self.distribution(jd["compute"], "job", loc)}),)
             else:
                 job = self.script(jd["script"], "job", loc)
         if release is not None and not job:
-            self.error(*loc, "job", loc[2], "job: a released partition needs a job")
+            self.error(loc, "job", loc[2], "job: a released partition needs a job")
         fault_job = None
         if "fault_job" in d:
             fd = self.get(d, "fault_job", dict, {}, loc)
@@ -527,14 +528,14 @@ class _Loader:
             self.unknown(fd, {"compute", "reply"}, floc)
             reply = self.get(fd, "reply", str, "restart", floc)
             if reply not in ("restart", "abort", "stop"):
-                self.error(*loc, "fault_job", loc[2], "fault_job: reply is restart, abort or stop")
+                self.error(loc, "fault_job", loc[2], "fault_job: reply is restart, abort or stop")
             compute = self.distribution(fd.get("compute", "0ns"), "fault_job", loc)
             fault_job = FaultJob(compute, reply)
         if name in handlers and fault_job is None:
             fault_job = FaultJob(Distribution("fixed", (0,)), "restart")
         if release is None and name not in handlers:
             self.error(
-                *loc, "release", loc[2], "release: missing (only a timeout_handler may omit it)"
+                loc, "release", loc[2], "release: missing (only a timeout_handler may omit it)"
             )
         handler = self.get(d, "timeout_handler", str, None, loc)
         return Partition(
@@ -554,17 +555,17 @@ class _Loader:
     ) -> Thread:
         loc = ("thread", i, f"thread #{i + 1}")
         if not isinstance(d, dict):
-            self.error(*loc, None, loc[2], "expected a table")
+            self.error(loc, None, loc[2], "expected a table")
         name = self._name(d, loc, names, "thread")
         loc = ("thread", i, f'thread "{name}"')
         self.unknown(d, THREAD_FIELDS, loc)
         prio = self.priority(d, loc, NUM_PRIORITIES - 1)
         mcp = self.get(d, "mcp", int, prio, loc)
         if not 0 <= mcp < NUM_PRIORITIES:
-            self.error(*loc, "mcp", loc[2], f"mcp: {mcp} is outside 0..255")
+            self.error(loc, "mcp", loc[2], f"mcp: {mcp} is outside 0..255")
         domain = self.get(d, "domain", int, 0, loc)
         if not 0 <= domain < num_domains:
-            self.error(*loc, "domain", loc[2], f"domain: {domain} is not in the domain schedule")
+            self.error(loc, "domain", loc[2], f"domain: {domain} is not in the domain schedule")
         sc = None
         if "sc" in d:
             sd = self.get(d, "sc", dict, {}, loc)
@@ -600,16 +601,16 @@ class _Loader:
                 h = by_name.get(p.timeout_handler)
                 if h is None:
                     self.error(
-                        *loc,
+                        loc,
                         "timeout_handler",
                         loc[2],
                         f"timeout_handler: no partition named {p.timeout_handler!r}",
                     )
                 if h is p:
-                    self.error(*loc, "timeout_handler", loc[2], "a partition cannot handle itself")
+                    self.error(loc, "timeout_handler", loc[2], "a partition cannot handle itself")
                 if h.release is not None:
                     self.error(
-                        *loc,
+                        loc,
                         "timeout_handler",
                         loc[2],
                         f"timeout_handler: {h.name!r} has periodic releases; a handler runs "

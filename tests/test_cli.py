@@ -1,0 +1,104 @@
+"""The CLI end to end: `sporadic run` and `sporadic report` on the flagship example, and the
+errors a person sees."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sporadic.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+VEHICLE = ROOT / "examples" / "vehicle"
+
+
+def _run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
+    assert main(list(argv)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_budgets_protect_the_control_loop(tmp_path: Path, capsys) -> None:
+    with_budgets = _run_json(
+        capsys, "run", str(VEHICLE / "vehicle.toml"), "-o", str(tmp_path / "a.trace"), "--json"
+    )
+    tasks = with_budgets["tasks"]
+    assert list(tasks) == ["watchdog", "fusion", "control", "planner", "logger"]
+    assert tasks["control"]["jobs"] == 2000
+    assert tasks["control"]["misses"] == 0
+    # every fusion overrun is cut at its 500us budget, faulted, and aborted by the watchdog
+    assert tasks["fusion"]["misses"] == tasks["fusion"]["budget_exhaustions"] == 15
+    assert tasks["watchdog"]["jobs"] == 15
+    assert tasks["watchdog"]["response"]["max"] == 15_000
+    assert tasks["fusion"]["response"]["max"] == 300_000
+    assert with_budgets["duration"] == 2_000_000_000 and with_budgets["truncated"] is False
+
+    without = _run_json(
+        capsys,
+        "run",
+        str(VEHICLE / "vehicle-unbudgeted.toml"),
+        "-o",
+        str(tmp_path / "b.trace"),
+        "--json",
+    )
+    assert without["tasks"]["control"]["misses"] == 97
+    assert without["tasks"]["fusion"]["response"]["max"] == 4_000_000
+
+
+def test_report_reads_the_trace_run_wrote(tmp_path: Path, capsys) -> None:
+    trace = tmp_path / "v.trace"
+    ran = _run_json(capsys, "run", str(VEHICLE / "vehicle.toml"), "-o", str(trace), "--json")
+    reported = _run_json(capsys, "report", str(trace), "--json")
+    assert reported == ran
+
+
+def test_default_trace_path_is_next_to_the_description(tmp_path: Path, capsys) -> None:
+    desc = tmp_path / "v.toml"
+    shutil.copy(VEHICLE / "vehicle.toml", desc)
+    summary = _run_json(capsys, "run", str(desc), "--until", "100ms", "--json")
+    assert (tmp_path / "v.trace").exists()
+    assert summary["duration"] == 100_000_000
+    assert summary["tasks"]["control"]["jobs"] == 100
+
+
+def test_truncated_trace_is_reported_up_to_its_last_record(tmp_path: Path, capsys) -> None:
+    trace = tmp_path / "v.trace"
+    _run_json(capsys, "run", str(VEHICLE / "vehicle.toml"), "-o", str(trace), "--json")
+    data = trace.read_bytes()
+    cut = tmp_path / "cut.trace"
+    cut.write_bytes(data[: len(data) // 2])
+    summary = _run_json(capsys, "report", str(cut), "--json")
+    assert summary["truncated"] is True
+    assert 0 < summary["duration"] < 2_000_000_000
+    assert 0 < summary["tasks"]["control"]["jobs"] < 2000
+
+
+def test_table_output(tmp_path: Path, capsys) -> None:
+    assert main(["run", str(VEHICLE / "vehicle.toml"), "-o", str(tmp_path / "t.trace")]) == 0
+    out = capsys.readouterr().out
+    assert "control" in out and "2000" in out and "simulated 2s" in out
+
+
+def test_bad_description_exits_2_with_location(tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        '[[partition]]\nname = "c"\npriority = 10\nbudget = "2ms"\nperiod = "1ms"\n'
+        'release = { period = "1ms" }\njob = { compute = "1ms" }\n'
+    )
+    assert main(["run", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f'{bad}:4: partition "c": budget: 2000000 ns exceeds the period 1000000 ns' in err
+
+
+def test_not_a_trace_exits_2(tmp_path: Path, capsys) -> None:
+    junk = tmp_path / "junk.trace"
+    junk.write_text("hello")
+    assert main(["report", str(junk)]) == 2
+    assert "is not a sporadic trace" in capsys.readouterr().err
+
+
+def test_missing_trace_exits_2(tmp_path: Path, capsys) -> None:
+    assert main(["report", str(tmp_path / "none.trace")]) == 2
+    assert "none.trace" in capsys.readouterr().err
