@@ -250,9 +250,10 @@ class Kernel:
         if t is cur:
             return
         now = self.now
+        sink = self.sink
         if cur is not self.idle and not self.yielded and self.schedulable(cur):
-            self.sink((ev.PREEMPT, now, cur.id, t.id))
-        self.sink((ev.SWITCH, now, cur.id, t.id))
+            sink((ev.PREEMPT, now, cur.id, t.id))
+        sink((ev.SWITCH, now, cur.id, t.id))
         self.cur = t
 
     def _choose_thread(self) -> None:
@@ -275,7 +276,13 @@ class Kernel:
         action = self.action
         if action is not RESUME_CURRENT:
             cur = self.cur
-            was_runnable = self.schedulable(cur)
+            sc = cur.sc
+            was_runnable = (
+                _RUNNABLE[cur.state]
+                and sc is not None
+                and sc.refill_max > 0
+                and not cur.in_release_queue
+            )
             if was_runnable:
                 self.ready.enqueue(cur)
             if action is CHOOSE_NEW:
@@ -384,12 +391,12 @@ class Kernel:
 
     # ----------------------------------------------------------------- kernel entries
 
-    def _syscall_entry(self, cur: TCB, action: Any) -> None:
+    def _syscall_entry(self, cur: TCB, action: Any, handler: Callable[..., None]) -> None:
         t = self.hw
         self._update_timestamp(t)
         self.yielded = False
         if self.check_budget():
-            self._handlers[type(action)](self, cur, action)
+            handler(self, cur, action)
         else:
             cur.retry = action
             if _RUNNABLE[cur.state]:
@@ -526,9 +533,10 @@ class Kernel:
         elif kind is Mark:
             self.sink((ev.MARK, self.hw, cur.id, action.label, action.value))
         else:
-            if kind not in self._handlers:
+            handler = self._handlers.get(kind)
+            if handler is None:
                 raise SimulationError(f"thread {cur.name!r} yielded {action!r}, which is no action")
-            self._syscall_entry(cur, action)
+            self._syscall_entry(cur, action, handler)
 
     # ----------------------------------------------------------------- inspection
 
