@@ -15,7 +15,8 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/sporadic run examples/vehicle/vehicle.toml -o examples/vehicle/vehicle.trace
+	$(BIN)/sporadic run examples/vehicle/vehicle.toml
+	$(BIN)/sporadic run examples/vehicle/vehicle-unbudgeted.toml
 
 test: $(STAMP)
 	$(BIN)/python -m ruff check src tests bench
