@@ -21,13 +21,23 @@ SLICE = 100_000_000  # ns of simulated time between trio checkpoints
 
 
 class Simulation:
-    """A built system writing its trace to ``trace_path`` (or to no file at all)."""
+    """A built system writing its trace to ``trace_path`` (or to no file at all).
+
+    ``until`` and ``seed`` override the description's duration and seed; the trace header records
+    the values actually used.
+    """
 
     def __init__(
-        self, system: System, trace_path: str | Path | None = None, seed: int | None = None
+        self,
+        system: System,
+        trace_path: str | Path | None = None,
+        seed: int | None = None,
+        until: int | None = None,
     ) -> None:
         if seed is not None:
             system = dataclasses.replace(system, seed=seed)
+        if until is not None:
+            system = dataclasses.replace(system, duration=until)
         self.system = system
         self.writer: TraceWriter | None = None
         self._records: list[tuple] | None = None
@@ -56,15 +66,16 @@ class Simulation:
             raise RuntimeError("this simulation streams its records to a trace file")
         return self._records
 
-    def run(self, until: int | None = None) -> int:
-        """Run to ``until`` (default: the description's duration) and close the trace."""
-        end = self.system.duration if until is None else until
+    def run(self) -> int:
+        """Run to the end and close the trace."""
+        end = self.system.duration
         self.kernel.run(end)
         self.close(end)
         return end
 
-    async def run_async(self, until: int | None = None, slice_ns: int = SLICE) -> int:
-        end = self.system.duration if until is None else until
+    async def run_async(self, slice_ns: int = SLICE) -> int:
+        """Run to the end under trio, with a checkpoint every ``slice_ns`` of simulated time."""
+        end = self.system.duration
         t = self.kernel.hw
         while t < end:
             t = self.kernel.run(min(end, t + slice_ns))
@@ -85,6 +96,6 @@ def simulate(
     seed: int | None = None,
 ) -> Simulation:
     """Build and run ``system`` (under trio) and return the finished simulation."""
-    sim = Simulation(system, trace_path, seed)
-    trio.run(sim.run_async, until)
+    sim = Simulation(system, trace_path, seed, until)
+    trio.run(sim.run_async)
     return sim
