@@ -183,9 +183,7 @@ def test_missing_file_and_binary_file(tmp_path: Path) -> None:
 def test_domains_and_domain_field() -> None:
     text = (
         '[domains]\nschedule = [ { domain = 0, length = "10ms" }, '
-        '{ domain = 1, length = "5ms" } ]\n'
-        + CORE.split("\n\n", 2)[2]
-        + "domain = 1\n"
+        '{ domain = 1, length = "5ms" } ]\n' + CORE.split("\n\n", 2)[2] + "domain = 1\n"
     )
     s = load_text(text)
     assert s.domains == ((0, 10_000_000), (1, 5_000_000))

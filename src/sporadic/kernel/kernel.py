@@ -323,7 +323,12 @@ class Kernel:
             t = now + self.domain_time
         if self.release.keys and self.release.keys[0][0] < t:
             t = self.release.keys[0][0]
-        self.deadline = t - self.precision
+        deadline = t - self.precision
+        if deadline <= now < t:
+            # Programmed in the past, the IRQ would fire again at once until ``t``; with a
+            # zero-time kernel nothing happens in between, so one interrupt at ``t`` is the same.
+            deadline = t
+        self.deadline = deadline
 
     # ----------------------------------------------------------------- time (section 3)
 
