@@ -32,7 +32,24 @@ from sporadic.scheduler.domains import DomainSchedule
 REPLY_LABELS = {"restart": 0, "abort": 0, "stop": 1}
 
 
-class PartitionRuntime:
+class JobLog:
+    """Writes the job records of one thread: completion, and a miss when it came late."""
+
+    sink: Callable[[tuple], Any]
+    tcb: TCB
+
+    def complete(self, t: int, seq: int, deadline: int) -> None:
+        self.sink((ev.JOB_END, t, self.tcb.id, seq))
+        if t > deadline:
+            self.sink((ev.DEADLINE_MISS, t, self.tcb.id, seq, deadline))
+
+    def miss_if_due(self, end: int, seq: int, deadline: int) -> None:
+        """At the end of the run, an unfinished job whose deadline has passed is a miss."""
+        if deadline <= end:
+            self.sink((ev.DEADLINE_MISS, end, self.tcb.id, seq, deadline))
+
+
+class PartitionRuntime(JobLog):
     """The job bookkeeping of one partition: releases, starts, completions, misses."""
 
     def __init__(
@@ -86,9 +103,7 @@ class PartitionRuntime:
     def _end(self, t: int) -> None:
         seq, _, dl = self.current
         self.current = None
-        self.sink((ev.JOB_END, t, self.tcb.id, seq))
-        if t > dl:
-            self.sink((ev.DEADLINE_MISS, t, self.tcb.id, seq, dl))
+        self.complete(t, seq, dl)
 
     def program(self) -> Iterator[Any]:
         wait = sc.Wait(self.ntfn)
@@ -113,11 +128,10 @@ class PartitionRuntime:
         late = [self.current] if self.current else []
         late.extend(self.pending)
         for seq, _, dl in late:
-            if dl <= end:
-                self.sink((ev.DEADLINE_MISS, end, self.tcb.id, seq, dl))
+            self.miss_if_due(end, seq, dl)
 
 
-class FaultHandlerRuntime:
+class FaultHandlerRuntime(JobLog):
     """A partition that handles timeout faults: one job per fault received."""
 
     def __init__(
@@ -154,9 +168,7 @@ class FaultHandlerRuntime:
         self.current = None
         if self.abort is not None:
             self.abort(self.tcb_message.badge, t)
-        self.sink((ev.JOB_END, t, self.tcb.id, seq))
-        if t > dl:
-            self.sink((ev.DEADLINE_MISS, t, self.tcb.id, seq, dl))
+        self.complete(t, seq, dl)
 
     def program(self) -> Iterator[Any]:
         start = sc.Probe(self._start)
@@ -170,8 +182,8 @@ class FaultHandlerRuntime:
             self.tcb_message = yield reply_recv
 
     def finish(self, end: int) -> None:
-        if self.current and self.current[1] <= end:
-            self.sink((ev.DEADLINE_MISS, end, self.tcb.id, self.current[0], self.current[1]))
+        if self.current:
+            self.miss_if_due(end, *self.current)
 
 
 class BuiltSystem:
