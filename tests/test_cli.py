@@ -102,3 +102,26 @@ def test_not_a_trace_exits_2(tmp_path: Path, capsys) -> None:
 def test_missing_trace_exits_2(tmp_path: Path, capsys) -> None:
     assert main(["report", str(tmp_path / "none.trace")]) == 2
     assert "none.trace" in capsys.readouterr().err
+
+
+def test_trace_header_id_tables(tmp_path: Path, capsys) -> None:
+    from sporadic.traces.reader import TraceReader
+
+    trace = tmp_path / "v.trace"
+    _run_json(capsys, "run", str(VEHICLE / "vehicle.toml"), "-o", str(trace), "--json")
+    with TraceReader(trace) as reader:
+        header = reader.header
+    assert [t["name"] for t in header["threads"]] == [
+        "idle",
+        "watchdog",
+        "fusion",
+        "control",
+        "planner",
+        "logger",
+    ]
+    fusion = header["scs"][1]
+    assert (fusion["name"], fusion["budget"], fusion["period"]) == ("fusion", 500_000, 5_000_000)
+    logger = header["scs"][4]
+    assert (logger["name"], logger["period"]) == ("logger", 0)  # budget == period: round robin
+    assert header["system"]["partitions"][2]["release"]["period"] == 1_000_000
+    assert (header["format"], header["version"], header["time_unit"]) == ("sporadic-trace", 1, "ns")

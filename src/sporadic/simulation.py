@@ -55,6 +55,7 @@ class Simulation:
         return {
             "system": self.system.to_dict(),
             "threads": self.built.thread_table(),
+            "scs": self.built.sc_table(),
             "seed": self.system.seed,
             "duration": self.system.duration,
         }

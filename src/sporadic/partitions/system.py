@@ -295,6 +295,19 @@ class BuiltSystem:
             return obj.sc if obj.sc is not None else _NoSC(name)
         return obj
 
+    def sc_table(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": c.id,
+                "name": c.name,
+                "budget": c.budget,
+                "period": c.period,
+                "extra_refills": max(0, c.refill_max - 2),
+                "sporadic": c.sporadic,
+            }
+            for c in self.kernel.scs
+        ]
+
     def thread_table(self) -> list[dict[str, Any]]:
         return [
             {
