@@ -407,7 +407,9 @@ class Kernel:
             if _RUNNABLE[cur.state]:
                 cur.state = RESTART
         self.schedule()
-        self._activate()
+        cur = self.cur
+        if cur.yield_to is not None or cur.state == RESTART:
+            self._activate()
         self.hw = t + self.entry_cost
 
     def _irq_entry(self, t: int, callback: Callable[[int], Any] | None) -> None:
@@ -419,7 +421,9 @@ class Kernel:
         else:
             callback(t)
         self.schedule()
-        self._activate()
+        cur = self.cur
+        if cur.yield_to is not None or cur.state == RESTART:
+            self._activate()
         self.hw = t + self.entry_cost
 
     def _activate(self) -> None:
