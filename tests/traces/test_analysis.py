@@ -33,6 +33,8 @@ HEADER = {
         {"id": CTL, "name": "ctl"},
         {"id": LOGGER, "name": "logger"},
     ],
+    # logger runs on ctl's SC (as a passive server on a donated SC would): charged to ctl
+    "scs": [{"id": 4, "name": "ctl", "home": CTL}, {"id": 7, "name": "sensor", "home": SENSOR}],
     "seed": 1,
     "duration": 3_200,
 }
@@ -43,37 +45,37 @@ HEADER = {
 RECORDS = [
     (JOB_RELEASE, 0, CTL, 0, 1_000),
     (JOB_RELEASE, 0, SENSOR, 0, 1_500),
-    (SWITCH, 0, IDLE, CTL),
+    (SWITCH, 0, IDLE, CTL, 4),
     (JOB_START, 10, CTL, 0),
     (JOB_END, 200, CTL, 0),
-    (SWITCH, 200, CTL, SENSOR),
+    (SWITCH, 200, CTL, SENSOR, 7),
     (JOB_START, 230, SENSOR, 0),
     (BUDGET_EXHAUSTED, 600, SENSOR, 7),
-    (SWITCH, 600, SENSOR, LOGGER),
+    (SWITCH, 600, SENSOR, LOGGER, 4),
     (LOG, 700, LOGGER, "tick"),
-    (SWITCH, 800, LOGGER, SENSOR),
+    (SWITCH, 800, LOGGER, SENSOR, 7),
     (JOB_RELEASE, 1_000, CTL, 1, 2_000),
     (PREEMPT, 1_000, SENSOR, CTL),  # inside sensor job 0: counted
-    (SWITCH, 1_000, SENSOR, CTL),
+    (SWITCH, 1_000, SENSOR, CTL, 4),
     (JOB_START, 1_050, CTL, 1),
     (JOB_END, 1_400, CTL, 1),
     (PREEMPT, 1_400, CTL, SENSOR),  # ctl has no job in progress: not counted
-    (SWITCH, 1_400, CTL, SENSOR),
+    (SWITCH, 1_400, CTL, SENSOR, 7),
     (JOB_RELEASE, 1_500, SENSOR, 1, 3_000),
     (DEADLINE_MISS, 1_500, SENSOR, 0, 1_500),
     (JOB_END, 1_700, SENSOR, 0),
     (JOB_START, 1_700, SENSOR, 1),
     (JOB_RELEASE, 2_000, CTL, 2, 3_000),
     (PREEMPT, 2_000, SENSOR, CTL),  # inside sensor job 1: counted
-    (SWITCH, 2_000, SENSOR, CTL),
+    (SWITCH, 2_000, SENSOR, CTL, 4),
     (JOB_START, 2_100, CTL, 2),
     (BUDGET_EXHAUSTED, 2_300, CTL, 4),
-    (SWITCH, 2_300, CTL, SENSOR),
+    (SWITCH, 2_300, CTL, SENSOR, 7),
     (JOB_END, 2_600, SENSOR, 1),
-    (SWITCH, 2_600, SENSOR, IDLE),
-    (SWITCH, 2_900, IDLE, CTL),
+    (SWITCH, 2_600, SENSOR, IDLE, -1),
+    (SWITCH, 2_900, IDLE, CTL, 4),
     (PREEMPT, 2_950, CTL, LOGGER),  # inside ctl job 2: counted
-    (SWITCH, 2_950, CTL, LOGGER),
+    (SWITCH, 2_950, CTL, LOGGER, 4),
     (DEADLINE_MISS, 3_000, CTL, 2, 3_000),
 ]
 
@@ -90,6 +92,7 @@ SENSOR_FULL = {
     "latency_std": 15,
     "response_std": 300,
     "cpu": 1_500,
+    "charged": 1_500,
     "preemptions": 2,
     "budget_exhaustions": 1,
 }
@@ -104,6 +107,7 @@ CTL_FULL = {
     "latency_std": 37,
     "response_std": 100,
     "cpu": 950,
+    "charged": 950 + 450,
     "preemptions": 1,
     "budget_exhaustions": 1,
 }
@@ -144,9 +148,10 @@ def test_two_tasks_exact_summary(tmp_path: Path) -> None:
 def test_truncated_trace_ends_at_last_record(tmp_path: Path) -> None:
     summary = summary_of(write(tmp_path / "run.trace", RECORDS, end=None))
 
-    # Only the duration moves: the tasks' last intervals closed before t=3000.
+    # The tasks' own intervals closed before t=3000; only logger's last one, on ctl's SC, is
+    # cut to 2950-3000, so ctl is charged 200 less.
     assert summary == {
-        "tasks": {"sensor": SENSOR_FULL, "ctl": CTL_FULL},
+        "tasks": {"sensor": SENSOR_FULL, "ctl": {**CTL_FULL, "charged": 950 + 200 + 50}},
         "duration": 3_000,
         "truncated": True,
     }
@@ -169,6 +174,7 @@ def test_truncated_mid_run_closes_running_interval(tmp_path: Path) -> None:
                 "response_std": None,
                 # 200-600, 800-1000, and 1400 to the last record at 1500.
                 "cpu": 700,
+                "charged": 700,
                 "preemptions": 1,
                 "budget_exhaustions": 1,
             },
@@ -182,6 +188,7 @@ def test_truncated_mid_run_closes_running_interval(tmp_path: Path) -> None:
                 "latency_std": 20,
                 "response_std": 100,
                 "cpu": 600,
+                "charged": 600 + 200,  # logger ran 600-800 on ctl's SC
                 "preemptions": 0,
                 "budget_exhaustions": 0,
             },

@@ -7,9 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 from sporadic.kernel import events as ev
 from sporadic.kernel import schedcontext, syscalls
-from sporadic.kernel.endpoint import do_reply_transfer, receive_ipc
-from sporadic.kernel.notification import receive_signal, send_signal
-from sporadic.kernel.objects import TCB, Endpoint, KernelError, Notification
+from sporadic.kernel.endpoint import do_reply_transfer, own_reply, receive_ipc, send_ipc
+from sporadic.kernel.notification import (
+    bind_notification,
+    receive_signal,
+    send_signal,
+    unbind_notification,
+)
+from sporadic.kernel.objects import TCB, Endpoint, KernelError, Message, Notification
 from sporadic.kernel.tcb import restart, set_priority, suspend
 
 if TYPE_CHECKING:
@@ -32,15 +37,57 @@ def handle_yield(k: Kernel, cur: TCB, action: syscalls.Yield) -> None:
 
 
 def _signal(k: Kernel, cur: TCB, a: syscalls.Signal) -> None:
-    send_signal(k, _check(a.ntfn, Notification, "notification"), a.badge)
+    send_signal(k, _check(a.ntfn, Notification, "notification"), a.badge, cur)
 
 
 def _wait(k: Kernel, cur: TCB, a: syscalls.Wait) -> None:
-    receive_signal(k, cur, _check(a.ntfn, Notification, "notification"), True, a)
+    if isinstance(a.ntfn, Endpoint):
+        receive_ipc(k, cur, a.ntfn, True, None, a)
+    else:
+        receive_signal(k, cur, _check(a.ntfn, Notification, "notification"), True, a)
 
 
 def _poll(k: Kernel, cur: TCB, a: syscalls.Poll) -> None:
-    receive_signal(k, cur, _check(a.ntfn, Notification, "notification"), False, a)
+    if isinstance(a.ntfn, Endpoint):
+        receive_ipc(k, cur, a.ntfn, False, None, a)
+    else:
+        receive_signal(k, cur, _check(a.ntfn, Notification, "notification"), False, a)
+
+
+def _message(a: syscalls.Send | syscalls.NBSendRecv) -> Message:
+    return Message(a.badge, a.label, tuple(a.words))
+
+
+def _send(k: Kernel, cur: TCB, a: syscalls.Send) -> None:
+    ep = _check(a.ep, Endpoint, "endpoint")
+    send_ipc(k, cur, ep, _message(a), blocking=True, do_call=False, can_donate=False, action=a)
+
+
+def _nbsend(k: Kernel, cur: TCB, a: syscalls.NBSend) -> None:
+    ep = _check(a.ep, Endpoint, "endpoint")
+    send_ipc(k, cur, ep, _message(a), blocking=False, do_call=False, can_donate=False)
+
+
+def _call(k: Kernel, cur: TCB, a: syscalls.Call) -> None:
+    ep = _check(a.ep, Endpoint, "endpoint")
+    cur.blocked_action = a
+    send_ipc(k, cur, ep, _message(a), blocking=True, do_call=True, can_donate=True, action=a)
+
+
+def _nbsend_recv(k: Kernel, cur: TCB, a: syscalls.NBSendRecv) -> None:
+    dest = _check(a.dest, Endpoint, "endpoint")
+    src = _check(a.src, Endpoint, "endpoint")
+    send_ipc(k, cur, dest, _message(a), blocking=False, do_call=False, can_donate=True)
+    reply = None if isinstance(a, syscalls.NBSendWait) else own_reply(cur)
+    receive_ipc(k, cur, src, True, reply, syscalls.Recv(src) if reply else syscalls.Wait(src))
+
+
+def _bind_notification(k: Kernel, cur: TCB, a: syscalls.BindNotification) -> None:
+    bind_notification(_check(a.tcb, TCB, "thread"), _check(a.ntfn, Notification, "notification"))
+
+
+def _unbind_notification(k: Kernel, cur: TCB, a: syscalls.UnbindNotification) -> None:
+    unbind_notification(_check(a.tcb, TCB, "thread"))
 
 
 def _suspend(k: Kernel, cur: TCB, a: syscalls.Suspend) -> None:
@@ -76,17 +123,19 @@ def _yield_to(k: Kernel, cur: TCB, a: syscalls.YieldTo) -> None:
 
 
 def _recv(k: Kernel, cur: TCB, a: syscalls.Recv) -> None:
-    receive_ipc(k, cur, _check(a.ep, Endpoint, "endpoint"), a)
+    receive_ipc(k, cur, _check(a.ep, Endpoint, "endpoint"), True, own_reply(cur), a)
 
 
 def _reply(k: Kernel, cur: TCB, a: syscalls.Reply) -> None:
-    do_reply_transfer(k, cur, a.label, a.words)
+    owner = cur if a.via is None else _check(a.via, TCB, "thread")
+    do_reply_transfer(k, cur, own_reply(owner), a.label, a.words)
 
 
 def _reply_recv(k: Kernel, cur: TCB, a: syscalls.ReplyRecv) -> None:
     ep = _check(a.ep, Endpoint, "endpoint")
-    do_reply_transfer(k, cur, a.label, a.words)
-    receive_ipc(k, cur, ep, syscalls.Recv(ep))
+    reply = own_reply(cur)
+    do_reply_transfer(k, cur, reply, a.label, a.words)
+    receive_ipc(k, cur, ep, True, reply, syscalls.Recv(ep))
 
 
 def _exit(k: Kernel, cur: TCB, a: syscalls.Exit) -> None:
@@ -121,6 +170,13 @@ HANDLERS: dict[type, Callable[[Kernel, TCB, Any], None]] = {
     syscalls.Consumed: _guarded(_consumed),
     syscalls.YieldTo: _guarded(_yield_to),
     syscalls.Recv: _guarded(_recv),
+    syscalls.Send: _guarded(_send),
+    syscalls.NBSend: _guarded(_nbsend),
+    syscalls.Call: _guarded(_call),
+    syscalls.NBSendRecv: _guarded(_nbsend_recv),
+    syscalls.NBSendWait: _guarded(_nbsend_recv),
+    syscalls.BindNotification: _guarded(_bind_notification),
+    syscalls.UnbindNotification: _guarded(_unbind_notification),
     syscalls.Reply: _guarded(_reply),
     syscalls.ReplyRecv: _guarded(_reply_recv),
     syscalls.Exit: _exit,

@@ -1,9 +1,10 @@
-"""Endpoints, reply objects and fault IPC, as far as timeout faults need them
-(spec/mcs-semantics.md sections 8.2-8.5 and 9).
+"""Endpoints: sendIPC, receiveIPC, doReplyTransfer and timeout-fault delivery
+(``src/object/endpoint.c``, ``src/api/faults.c``; spec sections 8 and 9).
 
-A timeout fault is sent like a Call on the thread's timeout endpoint: a handler waiting with a
-reply object receives the fault message and the faulted thread blocks on that reply; replying
-with label 0 restarts it. Timeout faults never donate the SC.
+Queues are by priority, FIFO within one. A Call (or a fault) to a receiver waiting with a reply
+object pushes that reply on the caller's SC call stack and, if the receiver has no SC of its own,
+donates the SC: a passive server runs at its own priority on its client's budget. ``Send`` never
+donates; ``NBSendRecv``/``NBSendWait`` donate one way. Timeout faults never donate.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sporadic.kernel.objects import (
     BLOCKED_ON_SEND,
     FAULT_TIMEOUT,
     INACTIVE,
+    NTFN_ACTIVE,
     RESTART,
     RUNNING,
     TCB,
@@ -26,115 +28,155 @@ from sporadic.kernel.objects import (
     TimeoutFault,
     insert_by_priority,
 )
+from sporadic.kernel.reply import (
+    reply_push,
+    reply_remove,
+    reply_unlink_receiver,
+    sched_context_donate,
+)
 
 if TYPE_CHECKING:
     from sporadic.kernel.kernel import Kernel
 
 
 def own_reply(t: TCB) -> Reply:
+    """The thread's reply object (one per thread, created on first use)."""
     if t.own_reply is None:
         t.own_reply = Reply(f"{t.name}.reply")
     return t.own_reply
 
 
-def _fault_message(k: Kernel, sender: TCB, badge: int) -> Message:
-    """The timeout-fault message: ``(scBadge at raise time, consumed ns)``. Producing it resets
+def _transfer(k: Kernel, sender: TCB, msg: Message) -> Message:
+    """``doIPCTransfer``: a faulted sender delivers its fault message instead.
+
+    The timeout-fault message is ``(scBadge at raise time, consumed ns)``; producing it resets
     the SC's consumed time, as ``setMRs_fault`` does."""
-    sc = sender.sc
+    fault = sender.fault
+    if fault is None:
+        return Message(msg.badge, msg.label, msg.words, k.now)
     consumed = 0
+    sc = sender.sc
     if sc is not None:
         consumed = sc.consumed
         sc.consumed = 0
-    return Message(badge, FAULT_TIMEOUT, (sender.fault.badge, consumed), k.now)
+    return Message(msg.badge, FAULT_TIMEOUT, (fault.badge, consumed), k.now)
 
 
-def handle_timeout(k: Kernel, t: TCB) -> None:
+def _unblock(k: Kernel, t: TCB) -> None:
     sc = t.sc
-    t.fault = TimeoutFault(sc.badge)
-    k.sink((ev.TIMEOUT_FAULT, k.now, t.id, sc.id, sc.badge, sc.consumed))
-    send_fault_ipc(k, t, t.timeout_handler, t.timeout_badge)
+    if sc is not None and sc.sporadic and sc is not k.cur_sc:
+        k.unblock_check(sc)
 
 
-def send_fault_ipc(k: Kernel, t: TCB, ep: Endpoint, badge: int) -> None:
+def send_ipc(
+    k: Kernel,
+    t: TCB,
+    ep: Endpoint,
+    msg: Message,
+    *,
+    blocking: bool,
+    do_call: bool,
+    can_donate: bool,
+    can_grant: bool = True,
+    action: Any = None,
+) -> None:
+    kind = ev.IPC_CALL if do_call else ev.IPC_SEND
     if ep.recv_queue:
         dest = ep.recv_queue.pop(0)
-        reply = dest.reply
-        dest.reply = None
-        if reply is not None:
-            reply.tcb = None
-        dest.result = _fault_message(k, t, badge)
-        if reply is not None:
-            reply_push(k, t, reply)
-        else:
-            k.set_state(t, INACTIVE)
         dest.waiting_on = None
         dest.blocked_action = None
+        k.sink((kind, k.now, t.id, ep.id, dest.id))
+        dest.result = _transfer(k, t, msg)
+        reply = dest.reply
+        if reply is not None:
+            reply_unlink_receiver(reply, dest)
+        if do_call or t.fault is not None:
+            if reply is not None and can_grant:
+                reply_push(k, t, dest, reply, can_donate)
+            else:
+                k.set_state(t, INACTIVE)
+        elif can_donate and dest.sc is None and t.sc is not None:
+            sched_context_donate(k, t.sc, dest)
         k.set_state(dest, RUNNING)
-        sc = dest.sc
-        if sc is not None and sc.sporadic and sc is not k.cur_sc:
-            k.unblock_check(sc)
+        _unblock(k, dest)
         k.possible_switch_to(dest)
-    else:
+    elif blocking:
+        k.sink((kind, k.now, t.id, ep.id, -1))
         t.waiting_on = ep
-        t.message = Message(badge, FAULT_TIMEOUT, ())
+        t.message = msg
+        t.send_call = do_call
+        t.send_grant = can_grant
+        t.blocked_action = action
         k.set_state(t, BLOCKED_ON_SEND)
         insert_by_priority(ep.send_queue, t)
+    else:
+        k.sink((kind, k.now, t.id, ep.id, -1))
 
 
-def reply_push(k: Kernel, caller: TCB, reply: Reply) -> None:
-    reply.tcb = caller
-    caller.reply = reply
-    caller.waiting_on = reply
-    k.set_state(caller, BLOCKED_ON_REPLY)
+def receive_ipc(
+    k: Kernel, t: TCB, ep: Endpoint, blocking: bool, reply: Reply | None, action: Any
+) -> None:
+    if reply is not None and reply.tcb is not None and reply.tcb is not t:
+        from sporadic.kernel.tcb import cancel_ipc
 
+        cancel_ipc(k, reply.tcb)
+    ntfn = t.bound_notification
+    if ntfn is not None and ntfn.state == NTFN_ACTIVE:
+        from sporadic.kernel.notification import complete_signal
 
-def reply_remove(k: Kernel, reply: Reply, caller: TCB) -> None:
-    """Unlink ``caller`` from ``reply``; it is Inactive until its final state is set."""
-    reply.tcb = None
-    caller.reply = None
-    caller.waiting_on = None
-    k.set_state(caller, INACTIVE)
+        complete_signal(k, ntfn, t)
+        return
+    if ntfn is not None and blocking:
+        from sporadic.kernel.notification import maybe_return_sched_context
 
-
-def receive_ipc(k: Kernel, t: TCB, ep: Endpoint, action: Any) -> None:
-    reply = own_reply(t)
-    holder = reply.tcb
-    if holder is not None and holder is not t and holder.state == BLOCKED_ON_REPLY:
-        reply_remove(k, reply, holder)
+        maybe_return_sched_context(k, ntfn, t)
     if ep.send_queue:
         sender = ep.send_queue.pop(0)
         sender.waiting_on = None
-        sc = sender.sc
-        if sc is not None and sc.sporadic and sc is not k.cur_sc:
-            k.unblock_check(sc)
-        t.result = _fault_message(k, sender, sender.message.badge)
+        sender.blocked_action = None
+        k.sink((ev.IPC_RECV, k.now, t.id, ep.id, sender.id))
+        t.result = _transfer(k, sender, sender.message)
         sender.message = None
-        reply_push(k, sender, reply)
-    else:
+        _unblock(k, sender)
+        if sender.send_call or sender.fault is not None:
+            if sender.send_grant and reply is not None:
+                can_donate = sender.sc is not None and not isinstance(sender.fault, TimeoutFault)
+                reply_push(k, sender, t, reply, can_donate)
+            else:
+                k.set_state(sender, INACTIVE)
+        else:
+            k.set_state(sender, RUNNING)
+            k.possible_switch_to(sender)
+    elif blocking:
         t.waiting_on = ep
         t.blocked_action = action
         t.reply = reply
-        reply.tcb = t
+        if reply is not None:
+            reply.tcb = t
         k.set_state(t, BLOCKED_ON_RECEIVE)
         insert_by_priority(ep.recv_queue, t)
+    else:
+        t.result = Message(0, 0, (), k.now)
 
 
-def do_reply_transfer(k: Kernel, t: TCB, label: int, words: tuple[int, ...]) -> None:
-    reply = own_reply(t)
+def do_reply_transfer(k: Kernel, t: TCB, reply: Reply, label: int, words: tuple[int, ...]) -> None:
+    """Reply through ``reply``: the SC returns to the caller, a fault reply restarts (label 0)
+    or stops it, and a caller whose budget is gone is postponed or faults (section 8.5)."""
     r = reply.tcb
     if r is None or r.state != BLOCKED_ON_REPLY:
         return
-    reply_remove(k, reply, r)
-    sc = r.sc
-    if sc is not None and sc.sporadic and sc is not k.cur_sc:
-        k.unblock_check(sc)
+    k.sink((ev.IPC_REPLY, k.now, t.id, r.id))
     fault = r.fault
+    r.blocked_action = None
+    reply_remove(k, reply, r)
+    _unblock(k, r)
     if fault is None:
         r.result = Message(0, label, tuple(words), k.now)
         k.set_state(r, RUNNING)
     else:
         r.fault = None
         k.set_state(r, RESTART if label == 0 else INACTIVE)
+    sc = r.sc
     if sc is not None and r.state in (RUNNING, RESTART):
         if k.ready_and_sufficient(sc):
             k.possible_switch_to(r)
@@ -144,12 +186,28 @@ def do_reply_transfer(k: Kernel, t: TCB, label: int, words: tuple[int, ...]) -> 
             k.postpone(sc)
 
 
+def handle_timeout(k: Kernel, t: TCB) -> None:
+    """Send the timeout fault of ``t`` (the thread running on the exhausted SC, which may be a
+    server on a donated SC) to its timeout endpoint, like a Call that never donates."""
+    sc = t.sc
+    t.fault = TimeoutFault(sc.badge)
+    k.sink((ev.TIMEOUT_FAULT, k.now, t.id, sc.id, sc.badge, sc.consumed))
+    send_ipc(
+        k,
+        t,
+        t.timeout_handler,
+        Message(t.timeout_badge, FAULT_TIMEOUT, ()),
+        blocking=True,
+        do_call=False,
+        can_donate=False,
+    )
+
+
 __all__ = [
     "BLOCKED_ON_RECEIVE",
     "do_reply_transfer",
     "handle_timeout",
+    "own_reply",
     "receive_ipc",
-    "reply_push",
-    "reply_remove",
-    "send_fault_ipc",
+    "send_ipc",
 ]

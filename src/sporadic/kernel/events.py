@@ -10,7 +10,8 @@ JOB_RELEASE = 0  # (thread, job, absolute_deadline)  t = the timer's release tim
 JOB_START = 1  # (thread, job)  first dispatch of the job
 JOB_END = 2  # (thread, job)
 DEADLINE_MISS = 3  # (thread, job, absolute_deadline)
-SWITCH = 4  # (from_thread, to_thread)  a real change of the running thread
+SWITCH = 4  # (from_thread, to_thread, sc)  a real change of the running thread; `sc` is the SC
+# it runs on (and is charged to), -1 for idle: a passive server runs on its client's SC
 PREEMPT = 5  # (thread, by_thread)  switched away from while still schedulable, not by its own yield
 BLOCK = 6  # (thread, state)  the thread stopped being runnable; state is a ThreadState value
 WAKE = 7  # (thread,)  the thread became runnable (signal, IPC, resume)
@@ -24,6 +25,12 @@ SYSCALL_ERROR = 14  # (thread, syscall, error)  both strings
 THREAD_EXIT = 15  # (thread,)  the thread's program returned
 LOG = 16  # (thread, line)
 JOB_ABORT = 17  # (thread, job)  the job was abandoned (its fault handler restarted the thread)
+IPC_SEND = 18  # (sender, endpoint, receiver)  receiver -1: the sender blocked or the send dropped
+IPC_CALL = 19  # (caller, endpoint, receiver)  receiver -1: the caller is queued
+IPC_RECV = 20  # (receiver, endpoint, sender)  a message was transferred from a queued sender
+IPC_REPLY = 21  # (replier, caller)
+SIGNAL = 22  # (signaller, notification, woken)  woken -1: no thread was woken
+DONATE = 23  # (sc, from_thread, to_thread)  from -1: the SC came from a notification or nobody
 
 NAMES = (
     "job_release",
@@ -44,4 +51,10 @@ NAMES = (
     "thread_exit",
     "log",
     "job_abort",
+    "ipc_send",
+    "ipc_call",
+    "ipc_recv",
+    "ipc_reply",
+    "signal",
+    "donate",
 )

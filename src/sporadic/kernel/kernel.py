@@ -253,7 +253,8 @@ class Kernel:
         sink = self.sink
         if cur is not self.idle and not self.yielded and self.schedulable(cur):
             sink((ev.PREEMPT, now, cur.id, t.id))
-        sink((ev.SWITCH, now, cur.id, t.id))
+        sc = t.sc
+        sink((ev.SWITCH, now, cur.id, t.id, -1 if sc is None or t is self.idle else sc.id))
         self.cur = t
 
     def _choose_thread(self) -> None:

@@ -1,13 +1,17 @@
-"""Notifications: signal, wait, poll (spec/mcs-semantics.md section 8.6).
+"""Notifications: signal, wait, poll, bound notifications and notification-bound SCs
+(``src/object/notification.c``; spec section 8.6).
 
 A notification is a binary semaphore with a word: signals to an active notification OR their
-badges together, so several signals before a wait are seen as one.
+badges together, so several signals before a wait are seen as one. An SC bound to a
+notification is lent to the thread that receives a signal and taken back when that thread
+blocks again: this is how a passive Microkit PD runs its ``notified`` handler.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sporadic.kernel import events as ev
 from sporadic.kernel.objects import (
     BLOCKED_ON_NOTIFICATION,
     BLOCKED_ON_RECEIVE,
@@ -16,16 +20,49 @@ from sporadic.kernel.objects import (
     NTFN_WAITING,
     RUNNING,
     TCB,
+    Message,
     Notification,
     insert_by_priority,
 )
+from sporadic.kernel.reply import sched_context_donate
 
 if TYPE_CHECKING:
     from sporadic.kernel.kernel import Kernel
 
 
-def send_signal(k: Kernel, ntfn: Notification, badge: int) -> None:
+def maybe_donate_sched_context(k: Kernel, t: TCB, ntfn: Notification) -> None:
+    if t.sc is None:
+        sc = ntfn.sc
+        if sc is not None and sc.tcb is None:
+            sched_context_donate(k, sc, t)
+            k.sched_context_resume(sc)
+
+
+def maybe_return_sched_context(k: Kernel, ntfn: Notification, t: TCB) -> None:
+    """A thread blocking again gives the notification's SC back and becomes passive."""
+    sc = ntfn.sc
+    if sc is not None and sc is t.sc:
+        t.sc = None
+        sc.tcb = None
+        k.sink((ev.DONATE, k.now, sc.id, t.id, -1))
+        if t is k.cur:
+            k.reschedule_required()
+
+
+def _wake(k: Kernel, t: TCB, ntfn: Notification, badge: int, as_message: bool) -> None:
+    k.set_state(t, RUNNING)
+    t.result = Message(badge, 0, (), k.now) if as_message else badge
+    maybe_donate_sched_context(k, t, ntfn)
+    if k.schedulable(t):
+        k.possible_switch_to(t)
+    sc = t.sc
+    if sc is not None and sc.sporadic and sc is not k.cur_sc:
+        k.unblock_check(sc)
+
+
+def send_signal(k: Kernel, ntfn: Notification, badge: int, sender: TCB | None = None) -> None:
     state = ntfn.state
+    woken = -1
     if state == NTFN_IDLE:
         t = ntfn.bound_tcb
         if t is not None and t.state == BLOCKED_ON_RECEIVE:
@@ -33,10 +70,8 @@ def send_signal(k: Kernel, ntfn: Notification, badge: int) -> None:
 
             cancel_ipc(k, t)
             t.blocked_action = None
-            k.set_state(t, RUNNING)
-            t.result = badge
-            k.possible_switch_to(t)
-            _sporadic_unblock(k, t)
+            _wake(k, t, ntfn, badge, True)
+            woken = t.id
         else:
             ntfn.state = NTFN_ACTIVE
             ntfn.badge = badge
@@ -46,18 +81,12 @@ def send_signal(k: Kernel, ntfn: Notification, badge: int) -> None:
             ntfn.state = NTFN_IDLE
         dest.waiting_on = None
         dest.blocked_action = None
-        k.set_state(dest, RUNNING)
-        dest.result = badge
-        k.possible_switch_to(dest)
-        _sporadic_unblock(k, dest)
+        _wake(k, dest, ntfn, badge, False)
+        woken = dest.id
     else:
         ntfn.badge |= badge
-
-
-def _sporadic_unblock(k: Kernel, t: TCB) -> None:
-    sc = t.sc
-    if sc is not None and sc.sporadic and sc is not k.cur_sc:
-        k.unblock_check(sc)
+    if sender is not None:
+        k.sink((ev.SIGNAL, k.now, sender.id, ntfn.id, woken))
 
 
 def receive_signal(k: Kernel, t: TCB, ntfn: Notification, blocking: bool, action: object) -> None:
@@ -65,11 +94,43 @@ def receive_signal(k: Kernel, t: TCB, ntfn: Notification, blocking: bool, action
         t.result = ntfn.badge
         ntfn.badge = 0
         ntfn.state = NTFN_IDLE
+        maybe_donate_sched_context(k, t, ntfn)
+        sc = t.sc
+        if sc is not None and sc is not k.cur_sc and sc.sporadic:
+            k.unblock_check(sc)
     elif blocking:
         t.waiting_on = ntfn
         t.blocked_action = action
         k.set_state(t, BLOCKED_ON_NOTIFICATION)
         insert_by_priority(ntfn.queue, t)
         ntfn.state = NTFN_WAITING
+        maybe_return_sched_context(k, ntfn, t)
     else:
         t.result = 0
+
+
+def complete_signal(k: Kernel, ntfn: Notification, t: TCB) -> None:
+    """A receive on an endpoint finds the bound notification active: take its word."""
+    t.result = Message(ntfn.badge, 0, (), k.now)
+    ntfn.badge = 0
+    ntfn.state = NTFN_IDLE
+    maybe_donate_sched_context(k, t, ntfn)
+    sc = t.sc
+    if sc is not None and sc.sporadic and sc is ntfn.sc and sc is not k.cur_sc:
+        k.unblock_check(sc)
+
+
+def bind_notification(t: TCB, ntfn: Notification) -> None:
+    from sporadic.kernel.objects import KernelError
+
+    if t.bound_notification is not None or ntfn.bound_tcb is not None:
+        raise KernelError("IllegalOperation", "thread or notification already bound")
+    t.bound_notification = ntfn
+    ntfn.bound_tcb = t
+
+
+def unbind_notification(t: TCB) -> None:
+    ntfn = t.bound_notification
+    if ntfn is not None:
+        ntfn.bound_tcb = None
+        t.bound_notification = None

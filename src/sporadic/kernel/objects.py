@@ -77,6 +77,7 @@ class SchedContext:
         "notification",
         "reply",
         "size_bits",
+        "home",
     )
 
     def __init__(self, sc_id: int, name: str, size_bits: int = 8) -> None:
@@ -94,6 +95,7 @@ class SchedContext:
         self.notification: Notification | None = None
         self.reply: Reply | None = None
         self.size_bits = size_bits
+        self.home: TCB | None = None  # the thread it was bound to: who its time is charged to
 
     @property
     def active(self) -> bool:
@@ -139,6 +141,8 @@ class TCB:
         "own_reply",
         "waiting_on",
         "message",
+        "send_call",
+        "send_grant",
     )
 
     def __init__(self, tid: int, name: str, prio: int, mcp: int, domain: int) -> None:
@@ -164,7 +168,9 @@ class TCB:
         self.reply: Reply | None = None
         self.own_reply: Reply | None = None
         self.waiting_on: Any = None
-        self.message: Message | None = None
+        self.message: Message | None = None  # what a thread blocked on send will deliver
+        self.send_call = False  # the blocked send is a Call
+        self.send_grant = True  # the cap allows Grant or GrantReply
 
     def __repr__(self) -> str:
         return f"<TCB {self.name} prio={self.prio} {STATE_NAMES[self.state]}>"
@@ -196,13 +202,19 @@ class Endpoint:
 
 
 class Reply:
-    """A reply object: ``tcb`` is the caller blocked on it, or the receiver waiting with it."""
+    """A reply object: ``tcb`` is the caller blocked on it, or the receiver waiting with it.
 
-    __slots__ = ("name", "tcb")
+    ``prev``/``next`` link the call stack of a donated SC: ``next`` is the reply toward the
+    head, or the SC itself when this reply is the head (``replyNext`` with ``isHead``).
+    """
+
+    __slots__ = ("name", "tcb", "prev", "next")
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.tcb: TCB | None = None
+        self.prev: Reply | None = None
+        self.next: Reply | SchedContext | None = None
 
 
 class Message:

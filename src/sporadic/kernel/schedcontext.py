@@ -106,6 +106,7 @@ def bind(k: Kernel, sc: Any, target: Any) -> None:
         raise KernelError("IllegalOperation", "binding an unreleased SC to a blocked thread")
     sc.tcb = target
     target.sc = sc
+    sc.home = target
     if sc.sporadic and sc.refill_max > 0 and sc is not k.cur_sc:
         k.unblock_check(sc)
     k.sched_context_resume(sc)

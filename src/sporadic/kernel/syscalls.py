@@ -20,6 +20,13 @@ INF = 1 << 62  # "forever" in ns: larger than any simulated time, still an int
 __all__ = [
     "INF",
     "Bind",
+    "BindNotification",
+    "Call",
+    "NBSend",
+    "NBSendRecv",
+    "NBSendWait",
+    "Send",
+    "UnbindNotification",
     "Compute",
     "Configure",
     "Consumed",
@@ -98,7 +105,9 @@ class Signal(Syscall):
 
 
 class Wait(Syscall):
-    """Blocking wait on a notification; returns its word."""
+    """``seL4_Wait``: blocking wait on a notification (returns its word) or a receive on an
+    endpoint without a reply object (returns a ``Message``; a Call to it makes the caller
+    Inactive)."""
 
     __slots__ = ("ntfn",)
 
@@ -107,7 +116,8 @@ class Wait(Syscall):
 
 
 class Poll(Syscall):
-    """Non-blocking wait on a notification; returns its word, or 0."""
+    """Non-blocking ``Wait``: a notification's word or 0; on an endpoint a ``Message`` (badge 0
+    when nothing was there)."""
 
     __slots__ = ("ntfn",)
 
@@ -201,15 +211,82 @@ class Recv(Syscall):
 
 
 class Reply(Syscall):
-    """Reply through the thread's own reply object (``seL4_Send`` on the reply cap).
+    """``seL4_Send`` on a reply cap: the thread's own reply object, or ``via`` another thread's
+    (a timeout handler answering a server's client, TIMEOUTFAULT0002).
 
     For a fault, ``label == 0`` restarts the faulted thread and any other label stops it."""
 
-    __slots__ = ("label", "words")
+    __slots__ = ("label", "words", "via")
 
-    def __init__(self, label: int = 0, words: tuple[int, ...] = ()) -> None:
+    def __init__(self, label: int = 0, words: tuple[int, ...] = (), via: Any = None) -> None:
         self.label = label
         self.words = words
+        self.via = via
+
+
+class Send(Syscall):
+    """``seL4_Send``: blocking send with a badge; never donates."""
+
+    __slots__ = ("ep", "badge", "label", "words")
+
+    def __init__(
+        self, ep: Any, badge: int = 0, label: int = 0, words: tuple[int, ...] = ()
+    ) -> None:
+        self.ep = ep
+        self.badge = badge
+        self.label = label
+        self.words = words
+
+
+class NBSend(Send):
+    """``seL4_NBSend``: dropped when nobody is receiving."""
+
+    __slots__ = ()
+
+
+class Call(Send):
+    """``seL4_Call``: send and wait for the reply (a ``Message``); donates the caller's SC to a
+    passive receiver."""
+
+    __slots__ = ()
+
+
+class NBSendRecv(Syscall):
+    """``seL4_NBSendRecv``: a non-blocking send to ``dest`` that donates one way, then a receive
+    on ``src`` with the reply object. ``NBSendWait`` receives without one."""
+
+    __slots__ = ("dest", "src", "badge", "label", "words")
+
+    def __init__(
+        self, dest: Any, src: Any, badge: int = 0, label: int = 0, words: tuple[int, ...] = ()
+    ) -> None:
+        self.dest = dest
+        self.src = src
+        self.badge = badge
+        self.label = label
+        self.words = words
+
+
+class NBSendWait(NBSendRecv):
+    __slots__ = ()
+
+
+class BindNotification(Syscall):
+    """``seL4_TCB_BindNotification``: signals reach the thread while it receives on an
+    endpoint."""
+
+    __slots__ = ("tcb", "ntfn")
+
+    def __init__(self, tcb: Any, ntfn: Any) -> None:
+        self.tcb = tcb
+        self.ntfn = ntfn
+
+
+class UnbindNotification(Syscall):
+    __slots__ = ("tcb",)
+
+    def __init__(self, tcb: Any) -> None:
+        self.tcb = tcb
 
 
 class ReplyRecv(Syscall):

@@ -28,8 +28,10 @@ _STOPPED = frozenset(
 
 
 def cancel_ipc(k: Kernel, t: TCB) -> None:
-    """Take ``t`` out of whatever queue it is blocked in; a caller waiting for a reply is cut
-    out of the call stack. The thread's state is left to the caller."""
+    """``cancelIPC``: take ``t`` out of whatever it is blocked in and make it Inactive; a
+    caller waiting for a reply is cut out of the call stack (its SC stays where it is).
+    Cancelling IPC also cancels a pending fault."""
+    t.fault = None
     state = t.state
     obj = t.waiting_on
     if state == BLOCKED_ON_NOTIFICATION:
@@ -38,16 +40,21 @@ def cancel_ipc(k: Kernel, t: TCB) -> None:
             obj.state = NTFN_IDLE
     elif state == BLOCKED_ON_SEND:
         obj.send_queue.remove(t)
+        t.message = None
     elif state == BLOCKED_ON_RECEIVE:
         obj.recv_queue.remove(t)
         if t.reply is not None:
             t.reply.tcb = None
             t.reply = None
     elif state == BLOCKED_ON_REPLY:
-        from sporadic.kernel.endpoint import reply_remove
+        from sporadic.kernel.reply import reply_remove_tcb
 
-        reply_remove(k, t.reply, t)
+        reply_remove_tcb(k, t)
+        return
+    else:
+        return
     t.waiting_on = None
+    k.set_state(t, INACTIVE)
 
 
 def suspend(k: Kernel, t: TCB) -> None:

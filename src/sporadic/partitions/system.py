@@ -304,6 +304,7 @@ class BuiltSystem:
                 "period": c.period,
                 "extra_refills": max(0, c.refill_max - 2),
                 "sporadic": c.sporadic,
+                "home": -1 if c.home is None else c.home.id,
             }
             for c in self.kernel.scs
         ]

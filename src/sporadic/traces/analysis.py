@@ -62,6 +62,10 @@ def summarize(reader: TraceReader) -> dict[str, Any]:
     preemptions: defaultdict[int, int] = defaultdict(int)
     exhaustions: defaultdict[int, int] = defaultdict(int)
     cpu: defaultdict[int, int] = defaultdict(int)
+    # CPU time charged to each thread's own SC, whoever ran on it (a passive server on a
+    # client's donated SC is charged to the client). SC id -> the thread it belongs to.
+    charged: defaultdict[int, int] = defaultdict(int)
+    home = {sc["id"]: sc.get("home", -1) for sc in reader.header.get("scs", ())}
     latency: defaultdict[int, array] = defaultdict(lambda: array("q"))
     response: defaultdict[int, array] = defaultdict(lambda: array("q"))
     # thread -> {job: release time}, for jobs released and not yet ended.
@@ -69,6 +73,7 @@ def summarize(reader: TraceReader) -> dict[str, Any]:
     # thread -> number of jobs started and not yet ended (preemptions count only inside a job).
     in_job: defaultdict[int, int] = defaultdict(int)
     running: int | None = None
+    running_sc = -1
     since = 0
 
     for record in reader:
@@ -77,7 +82,9 @@ def summarize(reader: TraceReader) -> dict[str, Any]:
         if kind == SWITCH:
             if running is not None:
                 cpu[running] += t - since
+                charged[home.get(running_sc, -1)] += t - since
             running = record[3]
+            running_sc = record[4] if len(record) > 4 else -1
             since = t
         elif kind == JOB_RELEASE:
             thread = record[2]
@@ -111,6 +118,7 @@ def summarize(reader: TraceReader) -> dict[str, Any]:
         duration = reader.last_time if reader.last_time is not None else 0
     if running is not None:
         cpu[running] += duration - since
+        charged[home.get(running_sc, -1)] += duration - since
 
     tasks: dict[str, Any] = {}
     for thread, name in _task_names(reader, releases).items():
@@ -126,6 +134,7 @@ def summarize(reader: TraceReader) -> dict[str, Any]:
             "latency_std": lat_std,
             "response_std": resp_std,
             "cpu": cpu[thread],
+            "charged": charged[thread],
             "preemptions": preemptions[thread],
             "budget_exhaustions": exhaustions[thread],
         }

@@ -61,6 +61,7 @@ def render_summary(summary: dict[str, Any], console: Console | None = None) -> N
         "resp max",
         "resp jitter",
         "cpu",
+        "charged",
         "preempt.",
         "exhausted",
     ):
@@ -78,6 +79,7 @@ def render_summary(summary: dict[str, Any], console: Console | None = None) -> N
             *(format_ns(resp[key]) for key in ("min", "p50", "p99", "max")),
             format_ns(task["response_jitter"]),
             format_ns(task["cpu"]),
+            format_ns(task["charged"]),
             str(task["preemptions"]),
             str(task["budget_exhaustions"]),
         )
