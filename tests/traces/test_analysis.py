@@ -298,6 +298,7 @@ def test_render_summary(tmp_path: Path) -> None:
         "1.7us",
         "600ns",
         "1.5us",
+        "1.5us",
         "2",
         "1",
     ]
