@@ -196,6 +196,7 @@ class _Loader:
         self.lines = _Lines(text)
         self.notifications: list[str] = []
         self.endpoints: list[str] = []
+        self.waitables: list[str] = []
 
     def error(self, loc: tuple, key: str | None, where: str, msg: str) -> None:
         """Raise for the table at ``loc`` = (table, index, label), pointing at ``key``'s line."""
@@ -357,17 +358,35 @@ class _Loader:
             elif op == "mark":
                 args["label"] = _str(v, "mark")
                 args["value"] = _int(item.get("value", 0), "value")
-            elif op in ("signal", "wait", "poll"):
+            elif op == "mark_result":
+                args["label"] = _str(v, "mark_result")
+            elif op == "signal":
                 args["target"] = _str(v, op)
                 self._declare(self.notifications, args["target"])
-                if op == "signal":
-                    args["badge"] = _int(item.get("badge", 1), "badge")
-            elif op in ("recv", "reply_recv"):
+                args["badge"] = _int(item.get("badge", 1), "badge")
+            elif op in ("wait", "poll"):
+                # a notification, unless the name is an endpoint somewhere in the file
+                args["target"] = _str(v, op)
+                self._declare(self.waitables, args["target"])
+            elif op in IPC_OPS:
                 args["target"] = _str(v, op)
                 self._declare(self.endpoints, args["target"])
                 args["label"] = _int(item.get("label", 0), "label")
+                args["badge"] = _int(item.get("badge", 0), "badge")
+                args["words"] = _words(item.get("words", []))
+                if op in ("nbsend_recv", "nbsend_wait"):
+                    args["source"] = _str(item.get("from"), "from")
+                    self._declare(self.endpoints, args["source"])
             elif op == "reply":
                 args["label"] = _int(v, "reply")
+                args["words"] = _words(item.get("words", []))
+                args["via"] = None if "via" not in item else _str(item["via"], "via")
+            elif op == "bind_notification":
+                args["target"] = _str(v, op)
+                args["ntfn"] = _str(item.get("ntfn"), "ntfn")
+                self._declare(self.notifications, args["ntfn"])
+            elif op == "unbind_notification":
+                args["target"] = _str(v, op)
             elif op in ("suspend", "resume", "consumed", "yield_to", "unbind"):
                 args["target"] = _str(v, op)
             elif op == "set_priority":
@@ -460,7 +479,11 @@ class _Loader:
             domains=domains,
             partitions=partitions,
             threads=thread_descs,
-            notifications=tuple(self.notifications),
+            notifications=tuple(
+                n
+                for n in dict.fromkeys(self.notifications + self.waitables)
+                if n not in self.endpoints
+            ),
             endpoints=tuple(self.endpoints),
             path=self.path,
         )
@@ -630,6 +653,10 @@ class _Loader:
                     raise DescriptionError(
                         self.path, a.line, loc[2], f"configure: no object named {target!r}"
                     )
+                if a.op == "reply" and a.args["via"] not in (None, *thread_names):
+                    raise DescriptionError(
+                        self.path, a.line, loc[2], f"reply: no thread named {a.args['via']!r}"
+                    )
                 if a.op == "bind" and a.args["to"] not in objects:
                     raise DescriptionError(
                         self.path, a.line, loc[2], f"bind: no object named {a.args['to']!r}"
@@ -655,6 +682,12 @@ def _str(v: Any, what: str) -> str:
     return v
 
 
+def _words(v: Any) -> tuple[int, ...]:
+    if not isinstance(v, list) or any(isinstance(w, bool) or not isinstance(w, int) for w in v):
+        raise ValueError(f"words must be a list of integers, got {v!r}")
+    return tuple(v)
+
+
 def _int(v: Any, what: str) -> int:
     if isinstance(v, bool) or not isinstance(v, int):
         raise ValueError(f"{what} expects an integer, got {v!r}")
@@ -667,6 +700,14 @@ SCRIPT_OPS: dict[str, set[str]] = {
     "yield": set(),
     "loop": {"times"},
     "mark": {"value"},
+    "mark_result": set(),
+    "call": {"badge", "label", "words"},
+    "send": {"badge", "label", "words"},
+    "nbsend": {"badge", "label", "words"},
+    "nbsend_recv": {"from", "badge", "label", "words"},
+    "nbsend_wait": {"from", "badge", "label", "words"},
+    "bind_notification": {"ntfn"},
+    "unbind_notification": set(),
     "signal": {"badge"},
     "wait": set(),
     "poll": set(),
@@ -679,10 +720,20 @@ SCRIPT_OPS: dict[str, set[str]] = {
     "consumed": set(),
     "yield_to": set(),
     "recv": set(),
-    "reply": set(),
-    "reply_recv": {"label"},
+    "reply": {"words", "via"},
+    "reply_recv": {"label", "words"},
 }
-THREAD_TARGET_OPS = {"suspend", "resume", "set_priority", "consumed", "yield_to", "unbind"}
+IPC_OPS = {"recv", "reply_recv", "call", "send", "nbsend", "nbsend_recv", "nbsend_wait"}
+THREAD_TARGET_OPS = {
+    "suspend",
+    "resume",
+    "set_priority",
+    "consumed",
+    "yield_to",
+    "unbind",
+    "bind_notification",
+    "unbind_notification",
+}
 PARTITION_FIELDS = {
     "name",
     "priority",

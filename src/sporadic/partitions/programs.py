@@ -70,7 +70,7 @@ class ScriptCompiler:
     def __init__(self, resolve: Callable[[str, str], Any], rng: np.random.Generator) -> None:
         self.resolve = resolve
         self.rng = rng
-        self._compiled: dict[int, Callable[[], Iterator[Any]]] = {}
+        self.last: list[Any] = [None]  # the result of the program's latest syscall
 
     def compute_step(self, dist: Distribution) -> Callable[[], sc.Compute]:
         if dist.kind == "fixed":
@@ -82,11 +82,12 @@ class ScriptCompiler:
     def compile(self, actions: tuple[Action, ...]) -> Callable[[], Iterator[Any]]:
         """A function that returns a fresh generator running ``actions`` once."""
         steps = [self._step(a) for a in actions]
+        last = self.last
 
         def run() -> Iterator[Any]:
             for kind, step in steps:
                 if kind == "action":
-                    yield step()
+                    last[0] = yield step()
                 else:
                     yield from step()
 
@@ -109,6 +110,9 @@ class ScriptCompiler:
                         yield from body()
 
             return "gen", loop
+        if op == "mark_result":
+            label, last = args["label"], self.last
+            return "action", lambda: sc.Mark(label, result_value(last[0]))
         fixed = self._fixed_action(op, args, r)
         return "action", lambda: fixed
 
@@ -152,12 +156,33 @@ class ScriptCompiler:
         if op == "recv":
             return sc.Recv(r(op, target))
         if op == "reply":
-            return sc.Reply(args["label"])
+            via = args["via"]
+            return sc.Reply(args["label"], args["words"], None if via is None else r(op, via))
         if op == "reply_recv":
-            return sc.ReplyRecv(r(op, target), args["label"])
+            return sc.ReplyRecv(r(op, target), args["label"], args["words"])
+        if op in ("call", "send", "nbsend"):
+            kind = {"call": sc.Call, "send": sc.Send, "nbsend": sc.NBSend}[op]
+            return kind(r(op, target), args["badge"], args["label"], args["words"])
+        if op in ("nbsend_recv", "nbsend_wait"):
+            kind = sc.NBSendRecv if op == "nbsend_recv" else sc.NBSendWait
+            return kind(
+                r(op, target), r(op, args["source"]), args["badge"], args["label"], args["words"]
+            )
+        if op == "bind_notification":
+            return sc.BindNotification(r(op, target), r(op, args["ntfn"]))
+        if op == "unbind_notification":
+            return sc.UnbindNotification(r(op, target))
         raise ValueError(f"unknown script action {op!r}")  # pragma: no cover - loader checks
 
 
-def script_thread_program(compiler: ScriptCompiler, script: tuple[Action, ...]) -> Iterator[Any]:
-    """A scripted thread runs its script once, then exits."""
-    return compiler.compile(script)()
+def result_value(result: Any) -> int:
+    """What ``mark_result`` records: a message's first word (else its badge), a notification
+    word, 0 for no result, -1 for a syscall error."""
+    if result is None:
+        return 0
+    if isinstance(result, int):
+        return result
+    if isinstance(result, str):
+        return -1
+    words = getattr(result, "words", ())
+    return words[0] if words else result.badge
