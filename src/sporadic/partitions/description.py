@@ -385,9 +385,14 @@ class _Loader:
                 args["target"] = _str(v, op)
                 args["ntfn"] = _str(item.get("ntfn"), "ntfn")
                 self._declare(self.notifications, args["ntfn"])
-            elif op == "unbind_notification":
-                args["target"] = _str(v, op)
-            elif op in ("suspend", "resume", "consumed", "yield_to", "unbind"):
+            elif op in (
+                "suspend",
+                "resume",
+                "consumed",
+                "yield_to",
+                "unbind",
+                "unbind_notification",
+            ):
                 args["target"] = _str(v, op)
             elif op == "set_priority":
                 args["target"] = _str(v, op)
@@ -639,7 +644,7 @@ class _Loader:
                         f"timeout_handler: {h.name!r} has periodic releases; a handler runs "
                         "only when faults arrive",
                     )
-        objects = set(names) | set(self.notifications) | set(self.endpoints)
+        objects = set(names) | set(self.notifications) | set(self.waitables) | set(self.endpoints)
         thread_names = {t.name for t in threads} | set(by_name)
         for i, t in enumerate(threads):
             loc = ("thread", i, f'thread "{t.name}"')
