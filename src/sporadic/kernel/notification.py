@@ -75,6 +75,7 @@ def send_signal(k: Kernel, ntfn: Notification, badge: int, sender: TCB | None = 
         else:
             ntfn.state = NTFN_ACTIVE
             ntfn.badge = badge
+            ntfn.since = k.now
     elif state == NTFN_WAITING:
         dest = ntfn.queue.pop(0)
         if not ntfn.queue:
@@ -111,7 +112,7 @@ def receive_signal(k: Kernel, t: TCB, ntfn: Notification, blocking: bool, action
 
 def complete_signal(k: Kernel, ntfn: Notification, t: TCB) -> None:
     """A receive on an endpoint finds the bound notification active: take its word."""
-    t.result = Message(ntfn.badge, 0, (), k.now)
+    t.result = Message(ntfn.badge, 0, (), ntfn.since)
     ntfn.badge = 0
     ntfn.state = NTFN_IDLE
     maybe_donate_sched_context(k, t, ntfn)

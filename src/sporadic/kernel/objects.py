@@ -177,12 +177,16 @@ class TCB:
 
 
 class Notification:
-    __slots__ = ("id", "name", "state", "badge", "queue", "bound_tcb", "sc")
+    """``since`` is when an idle notification became active: what a late receiver's message
+    reports as its send time."""
+
+    __slots__ = ("id", "name", "state", "badge", "queue", "bound_tcb", "sc", "since")
 
     def __init__(self, nid: int, name: str) -> None:
         self.id = nid
         self.name = name
         self.state = NTFN_IDLE
+        self.since = 0
         self.badge = 0
         self.queue: list[TCB] = []
         self.bound_tcb: TCB | None = None

@@ -109,6 +109,65 @@ class Thread:
 
 
 @dataclass(frozen=True)
+class Handlers:
+    """A Microkit PD's synthetic entry points: what each handler run does, in order.
+
+    ``notified``/``protected`` map a channel id to its handler; key -1 is the handler for any
+    other channel. ``deadline`` is the relative deadline of every handler run (None: none).
+    """
+
+    init: tuple[Action, ...] = ()
+    notified: dict[int, tuple[Action, ...]] | None = None
+    protected: dict[int, tuple[Action, ...]] | None = None
+    deadline: int | None = None
+
+
+@dataclass(frozen=True)
+class IrqTimer:
+    """A periodic interrupt delivered to a PD on channel ``id`` (a timer or a device)."""
+
+    id: int
+    irq: int
+    period: int
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class ProtectionDomain:
+    name: str
+    priority: int
+    sc: SCParams
+    passive: bool = False
+    domain: int = 0
+    handlers: Handlers = Handlers()
+    irqs: tuple[IrqTimer, ...] = ()
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class ChannelEnd:
+    pd: str
+    id: int
+    pp: bool = False
+    notify: bool = True
+
+
+@dataclass(frozen=True)
+class Channel:
+    a: ChannelEnd
+    b: ChannelEnd
+
+
+DEFAULT_HANDLER_NS = 10_000  # a PD without a workload: 10 us per entry point
+
+
+def default_handlers() -> Handlers:
+    """Idle until notified; every entry point costs a small fixed time."""
+    step = (Action("compute", {"time": Distribution("fixed", (DEFAULT_HANDLER_NS,))}),)
+    return Handlers(init=step, notified={-1: step}, protected={-1: step})
+
+
+@dataclass(frozen=True)
 class KernelSettings:
     min_budget: int = 20_000
     entry_cost: int = 0
@@ -126,6 +185,9 @@ class System:
     threads: tuple[Thread, ...] = ()
     notifications: tuple[str, ...] = ()
     endpoints: tuple[str, ...] = ()
+    protection_domains: tuple[ProtectionDomain, ...] = ()
+    channels: tuple[Channel, ...] = ()
+    microkit: dict[str, Any] | None = None  # the whole .system file, resolved, when there was one
     path: str = "<memory>"
 
     def to_dict(self) -> dict[str, Any]:
@@ -358,6 +420,11 @@ class _Loader:
             elif op == "mark":
                 args["label"] = _str(v, "mark")
                 args["value"] = _int(item.get("value", 0), "value")
+            elif op == "notify":
+                args["channel"] = _channel(v)
+            elif op == "ppcall":
+                args["channel"] = _channel(v)
+                args["words"] = _words(item.get("words", []))
             elif op == "mark_result":
                 args["label"] = _str(v, "mark_result")
             elif op == "signal":
@@ -421,7 +488,9 @@ class _Loader:
 
     def load(self, data: dict) -> System:
         self.unknown(
-            data, {"system", "kernel", "domains", "partition", "thread"}, ("", 0, "top level")
+            data,
+            {"system", "kernel", "domains", "partition", "thread", "protection_domain", "channel"},
+            ("", 0, "top level"),
         )
         sysd = self.get(data, "system", dict, {}, ("system", 0, "[system]"))
         sloc = ("system", 0, "[system]")
@@ -476,6 +545,13 @@ class _Loader:
             self.thread(i, t, kernel, num_domains, names) for i, t in enumerate(threads)
         )
         self.cross_check(partitions, thread_descs, names)
+        pd_items = self.get(data, "protection_domain", list, [], ("protection_domain", 0, "pd"))
+        pds = tuple(
+            self.protection_domain(i, d, kernel, num_domains, names) for i, d in enumerate(pd_items)
+        )
+        ch_items = self.get(data, "channel", list, [], ("channel", 0, "[[channel]]"))
+        channels = tuple(self.channel(i, c) for i, c in enumerate(ch_items))
+        check_microkit_graph(self.path, pds, channels, self.lines)
         return System(
             name=name,
             duration=duration,
@@ -484,6 +560,8 @@ class _Loader:
             domains=domains,
             partitions=partitions,
             threads=thread_descs,
+            protection_domains=pds,
+            channels=channels,
             notifications=tuple(
                 n
                 for n in dict.fromkeys(self.notifications + self.waitables)
@@ -578,6 +656,117 @@ class _Loader:
             line=self.lines.find("partition", i),
         )
 
+    def handlers(self, d: dict, loc: tuple, defaults: Handlers) -> Handlers:
+        """The ``deadline``, ``init``, ``notified`` and ``protected`` keys of a PD's table."""
+        deadline = self.duration(d, "deadline", defaults.deadline, loc)
+        init = self.script(d["init"], "init", loc) if "init" in d else defaults.init
+        per_channel = {}
+        for key in ("notified", "protected"):
+            if key not in d:
+                per_channel[key] = getattr(defaults, key)
+                continue
+            v = d[key]
+            if isinstance(v, list):
+                per_channel[key] = {-1: self.script(v, key, loc)}
+            elif isinstance(v, dict):
+                table = {}
+                for ch, items in v.items():
+                    if ch == "any":
+                        table[-1] = self.script(items, key, loc)
+                        continue
+                    try:
+                        table[_channel(int(ch))] = self.script(items, key, loc)
+                    except ValueError:
+                        self.error(
+                            loc,
+                            key,
+                            loc[2],
+                            f"{key}: keys are channel ids 0..61 or any, got {ch!r}",
+                        )
+                per_channel[key] = table
+            else:
+                self.error(loc, key, loc[2], f"{key}: expected a list of actions or a table")
+        return Handlers(init, per_channel["notified"], per_channel["protected"], deadline)
+
+    def irq_timers(self, d: dict, loc: tuple) -> tuple[IrqTimer, ...]:
+        out = []
+        for j, item in enumerate(self.get(d, "irq", list, [], loc)):
+            iloc = (loc[0], loc[1], f"{loc[2]}: irq[{j}]")
+            if not isinstance(item, dict):
+                self.error(loc, "irq", iloc[2], "expected { id = N, period = ... }")
+            self.unknown(item, {"id", "irq", "period", "offset"}, iloc)
+            ch = self.get(item, "id", int, None, iloc)
+            if ch is None or not 0 <= ch <= 61:
+                self.error(loc, "irq", iloc[2], "id: a channel id 0..61 is required")
+            period = self.duration(item, "period", None, iloc)
+            if period is None or period <= 0:
+                self.error(loc, "irq", iloc[2], "period: required and > 0")
+            out.append(
+                IrqTimer(
+                    ch,
+                    self.get(item, "irq", int, ch, iloc),
+                    period,
+                    self.duration(item, "offset", 0, iloc),
+                )
+            )
+        return tuple(out)
+
+    def protection_domain(
+        self, i: int, d: Any, kernel: KernelSettings, num_domains: int, names: dict[str, str]
+    ) -> ProtectionDomain:
+        loc = ("protection_domain", i, f"protection_domain #{i + 1}")
+        if not isinstance(d, dict):
+            self.error(loc, None, loc[2], "expected a table")
+        name = self._name(d, loc, names, "protection domain")
+        loc = ("protection_domain", i, f'protection_domain "{name}"')
+        self.unknown(d, PD_FIELDS, loc)
+        prio = self.priority(d, loc, MAX_PRIORITY)
+        sc = self.sc_params(d, loc, DEFAULT_BUDGET)
+        self.check_sc_against_kernel(sc, kernel, loc)
+        domain = self.get(d, "domain", int, 0, loc)
+        if not 0 <= domain < num_domains:
+            self.error(loc, "domain", loc[2], f"domain: {domain} is not in the domain schedule")
+        return ProtectionDomain(
+            name=name,
+            priority=prio,
+            sc=sc,
+            passive=self.get(d, "passive", bool, False, loc),
+            domain=domain,
+            handlers=self.handlers(d, loc, default_handlers()),
+            irqs=self.irq_timers(d, loc),
+            line=self.lines.find("protection_domain", i),
+        )
+
+    def channel(self, i: int, d: Any) -> Channel:
+        loc = ("channel", i, f"channel #{i + 1}")
+        if not isinstance(d, dict):
+            self.error(loc, None, loc[2], "expected a table")
+        self.unknown(d, {"ends"}, loc)
+        ends = self.get(d, "ends", list, [], loc)
+        if len(ends) != 2:
+            self.error(loc, "ends", loc[2], "exactly two end elements must be specified")
+        out = []
+        for j, e in enumerate(ends):
+            eloc = (loc[0], loc[1], f"{loc[2]}: ends[{j}]")
+            if not isinstance(e, dict):
+                self.error(loc, "ends", eloc[2], "expected { pd = NAME, id = N }")
+            self.unknown(e, {"pd", "id", "pp", "notify"}, eloc)
+            pd = self.get(e, "pd", str, None, eloc)
+            ch = self.get(e, "id", int, None, eloc)
+            if pd is None or ch is None:
+                self.error(loc, "ends", eloc[2], "pd and id are required")
+            if not 0 <= ch <= 61:
+                self.error(loc, "ends", eloc[2], f"id must be < 62, got {ch}")
+            out.append(
+                ChannelEnd(
+                    pd,
+                    ch,
+                    self.get(e, "pp", bool, False, eloc),
+                    self.get(e, "notify", bool, True, eloc),
+                )
+            )
+        return Channel(out[0], out[1])
+
     def thread(
         self, i: int, d: Any, kernel: KernelSettings, num_domains: int, names: dict[str, str]
     ) -> Thread:
@@ -649,6 +838,10 @@ class _Loader:
         for i, t in enumerate(threads):
             loc = ("thread", i, f'thread "{t.name}"')
             for a in _walk(t.script):
+                if a.op in ("notify", "ppcall"):
+                    raise DescriptionError(
+                        self.path, a.line, loc[2], f"{a.op}: only a protection_domain handler can"
+                    )
                 target = a.args.get("target")
                 if a.op in THREAD_TARGET_OPS and target not in thread_names:
                     raise DescriptionError(
@@ -665,6 +858,65 @@ class _Loader:
                 if a.op == "bind" and a.args["to"] not in objects:
                     raise DescriptionError(
                         self.path, a.line, loc[2], f"bind: no object named {a.args['to']!r}"
+                    )
+
+
+def check_microkit_graph(
+    path: str, pds: tuple[ProtectionDomain, ...], channels: tuple[Channel, ...], lines: Any = None
+) -> None:
+    """Microkit's channel rules (B.5, B.8) and the handlers' use of channels."""
+
+    def where(kind: str, i: int) -> int | None:
+        return lines.find(kind, i) if lines is not None else None
+
+    by_name = {p.name: p for p in pds}
+    used: dict[str, set[int]] = {p.name: {q.id for q in p.irqs} for p in pds}
+    peers: dict[tuple[str, int], tuple[ChannelEnd, ChannelEnd]] = {}
+    for i, c in enumerate(channels):
+        label = f"channel #{i + 1}"
+        for e in (c.a, c.b):
+            if e.pd not in by_name:
+                raise DescriptionError(path, where("channel", i), label, f"no PD named {e.pd!r}")
+            if e.id in used[e.pd]:
+                raise DescriptionError(
+                    path, where("channel", i), label, f"duplicate channel id: {e.id} in PD {e.pd!r}"
+                )
+            used[e.pd].add(e.id)
+        if c.a.pp and c.b.pp:
+            raise DescriptionError(path, where("channel", i), label, "cannot ppc bidirectionally")
+        for caller, callee in ((c.a, c.b), (c.b, c.a)):
+            pa, pb = by_name[caller.pd], by_name[callee.pd]
+            if caller.pp and pa.priority >= pb.priority:
+                raise DescriptionError(
+                    path,
+                    where("channel", i),
+                    label,
+                    "PPCs must be to protection domains of strictly higher priorities; "
+                    f"channel with PPC exists from pd {pa.name} (priority: {pa.priority}) "
+                    f"to pd {pb.name} (priority: {pb.priority})",
+                )
+        peers[(c.a.pd, c.a.id)] = (c.a, c.b)
+        peers[(c.b.pd, c.b.id)] = (c.b, c.a)
+    for p in pds:
+        h = p.handlers
+        scripts = [h.init, *(h.notified or {}).values(), *(h.protected or {}).values()]
+        for script in scripts:
+            for a in _walk(script):
+                if a.op not in ("notify", "ppcall"):
+                    continue
+                ch = a.args["channel"]
+                pair = peers.get((p.name, ch))
+                label = f'protection_domain "{p.name}"'
+                if pair is None:
+                    raise DescriptionError(path, a.line, label, f"{a.op}: no channel {ch}")
+                mine, _ = pair
+                if a.op == "notify" and not mine.notify:
+                    raise DescriptionError(
+                        path, a.line, label, f"notify: channel {ch} has notify = false"
+                    )
+                if a.op == "ppcall" and not mine.pp:
+                    raise DescriptionError(
+                        path, a.line, label, f"ppcall: channel {ch} does not allow PPC from here"
                     )
 
 
@@ -687,6 +939,12 @@ def _str(v: Any, what: str) -> str:
     return v
 
 
+def _channel(v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 61:
+        raise ValueError(f"expected a channel id 0..61, got {v!r}")
+    return v
+
+
 def _words(v: Any) -> tuple[int, ...]:
     if not isinstance(v, list) or any(isinstance(w, bool) or not isinstance(w, int) for w in v):
         raise ValueError(f"words must be a list of integers, got {v!r}")
@@ -706,6 +964,8 @@ SCRIPT_OPS: dict[str, set[str]] = {
     "loop": {"times"},
     "mark": {"value"},
     "mark_result": set(),
+    "notify": set(),
+    "ppcall": {"words"},
     "call": {"badge", "label", "words"},
     "send": {"badge", "label", "words"},
     "nbsend": {"badge", "label", "words"},
@@ -752,6 +1012,19 @@ PARTITION_FIELDS = {
     "job",
     "timeout_handler",
     "fault_job",
+}
+PD_FIELDS = {
+    "name",
+    "priority",
+    "budget",
+    "period",
+    "passive",
+    "domain",
+    "deadline",
+    "init",
+    "notified",
+    "protected",
+    "irq",
 }
 THREAD_FIELDS = {
     "name",

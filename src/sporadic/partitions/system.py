@@ -24,6 +24,7 @@ from sporadic.kernel.notification import send_signal
 from sporadic.kernel.objects import TCB, Endpoint, Notification, SchedContext
 from sporadic.kernel.schedcontext import bind, configure, size_bits_for
 from sporadic.partitions.description import SCParams, System
+from sporadic.partitions.microkit_runtime import build_protection_domains
 from sporadic.partitions.programs import ScriptCompiler, make_rng
 from sporadic.scheduler.domains import DomainSchedule
 
@@ -209,6 +210,7 @@ class BuiltSystem:
         self.kinds: dict[int, str] = {k.idle.id: "idle"}
         self._build_partitions()
         self._build_threads()
+        self._build_protection_domains()
 
     def _make_sc(self, name: str, params: SCParams) -> SchedContext:
         k = self.kernel
@@ -286,6 +288,21 @@ class BuiltSystem:
             t.program = compiler.compile(d.script)()
             if d.start:
                 k.start(t)
+
+    def _build_protection_domains(self) -> None:
+        k, system = self.kernel, self.system
+        runtimes, tcbs, kinds = build_protection_domains(
+            k,
+            system.protection_domains,
+            system.channels,
+            self.objects,
+            lambda t: ScriptCompiler(self._resolve, make_rng(system.seed, t.id)),
+            irq_base=len(system.partitions),
+        )
+        self.runtimes.extend(runtimes)
+        self.kinds.update(kinds)
+        for t in tcbs:
+            k.start(t)
 
     def _resolve(self, op: str, name: str) -> Any:
         obj = self.objects.get(name)
