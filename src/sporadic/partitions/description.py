@@ -867,7 +867,7 @@ def check_microkit_graph(
     """Microkit's channel rules (B.5, B.8) and the handlers' use of channels."""
 
     def where(kind: str, i: int) -> int | None:
-        return lines.find(kind, i) if lines is not None else None
+        return lines.find(kind, i, "ends") if lines is not None else None
 
     by_name = {p.name: p for p in pds}
     used: dict[str, set[int]] = {p.name: {q.id for q in p.irqs} for p in pds}
