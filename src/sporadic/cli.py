@@ -13,8 +13,10 @@ import structlog
 from rich.console import Console
 
 from sporadic.kernel.objects import SimulationError
-from sporadic.partitions.description import DescriptionError, load
-from sporadic.partitions.units import parse_duration
+from sporadic.partitions.description import DescriptionError, System, load
+from sporadic.partitions.microkit import MicrokitError
+from sporadic.partitions.units import format_duration, parse_duration
+from sporadic.partitions.workload import load_system_file
 from sporadic.simulation import simulate
 from sporadic.traces.analysis import summarize
 from sporadic.traces.reader import TraceFormatError, TraceReader
@@ -39,11 +41,21 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="simulate a description, write a trace, print a summary")
-    run.add_argument("file", type=Path, help="a system description (.toml)")
+    run.add_argument("file", type=Path, help="a description (.toml) or a Microkit .system file")
+    run.add_argument(
+        "--workload", type=Path, help="side file for a .system (default X.workload.toml)"
+    )
     run.add_argument("--until", type=_duration_arg, help="simulated time, e.g. 2s (overrides)")
     run.add_argument("--seed", type=int, help="random seed (overrides the description's)")
     run.add_argument("-o", "--output", type=Path, help="trace file (default: FILE.trace)")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    chk = sub.add_parser("check", help="validate a description or .system file and summarise it")
+    chk.add_argument("file", type=Path)
+    chk.add_argument(
+        "--workload", type=Path, help="side file for a .system (default X.workload.toml)"
+    )
+    chk.add_argument("--json", action="store_true", help="print the resolved system as JSON")
 
     rep = sub.add_parser("report", help="print the per-task summary of a trace")
     rep.add_argument("trace", type=Path)
@@ -67,8 +79,16 @@ def _print(summary: dict, as_json: bool, title: str) -> None:
         render_summary(summary, console)
 
 
+def _load(path: Path, workload: Path | None) -> System:
+    if path.suffix == ".system":
+        return load_system_file(path, workload)
+    if workload is not None:
+        raise DescriptionError(str(workload), None, "", "--workload is for Microkit .system files")
+    return load(path)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    system = load(args.file)
+    system = _load(args.file, args.workload)
     trace = args.output or args.file.with_suffix(".trace")
     started = time.process_time()
     sim = simulate(system, trace, until=args.until, seed=args.seed)
@@ -81,6 +101,43 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     del sim
     _print(_summary(trace), args.json, f"{system.name}: trace written to {trace}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    system = _load(args.file, args.workload)
+    if args.json:
+        print(json.dumps(system.to_dict(), indent=2))
+        return 0
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"{system.name}: {args.file} is valid")
+    for col in ("kind", "name", "priority", "budget", "period", "utilisation", "notes"):
+        table.add_column(col)
+    rows = [("partition", p.name, p.priority, p.sc, "") for p in system.partitions]
+    rows += [
+        ("pd", p.name, p.priority, p.sc, "passive" if p.passive else "")
+        for p in system.protection_domains
+    ]
+    rows += [("thread", t.name, t.priority, t.sc, "") for t in system.threads]
+    for kind, name, prio, sc, note in rows:
+        if sc is None:
+            table.add_row(kind, name, str(prio), "-", "-", "-", "no SC")
+            continue
+        rr = " (round robin)" if sc.budget == sc.period else ""
+        table.add_row(
+            kind,
+            name,
+            str(prio),
+            format_duration(sc.budget),
+            format_duration(sc.period) + rr,
+            f"{sc.budget / sc.period:.3f}" if not rr else "-",
+            note,
+        )
+    console.print(table)
+    for w in (system.microkit or {}).get("warnings", ()):
+        console.print(f"[yellow]warning:[/yellow] {w}")
     return 0
 
 
@@ -98,8 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return cmd_run(args)
+        if args.command == "check":
+            return cmd_check(args)
         return cmd_report(args)
-    except (DescriptionError, TraceFormatError, SimulationError) as e:
+    except (DescriptionError, MicrokitError, TraceFormatError, SimulationError) as e:
         print(f"sporadic: error: {e}", file=sys.stderr)
         return 2
     except FileNotFoundError as e:

@@ -486,21 +486,19 @@ class _Loader:
 
     # -- top level
 
-    def load(self, data: dict) -> System:
-        self.unknown(
-            data,
-            {"system", "kernel", "domains", "partition", "thread", "protection_domain", "channel"},
-            ("", 0, "top level"),
-        )
+    def system_settings(self, data: dict, default_name: str | None = None) -> tuple[str, int, int]:
+        """``[system]``: name (default: the file's stem), duration and seed."""
         sysd = self.get(data, "system", dict, {}, ("system", 0, "[system]"))
         sloc = ("system", 0, "[system]")
         self.unknown(sysd, {"name", "duration", "seed"}, sloc)
-        name = self.get(sysd, "name", str, Path(self.path).stem, sloc)
+        name = self.get(sysd, "name", str, default_name or Path(self.path).stem, sloc)
         duration = self.duration(sysd, "duration", 1_000_000_000, sloc)
         seed = self.get(sysd, "seed", int, 0, sloc)
         if duration <= 0:
             self.error(sloc, "duration", "[system]", "duration: must be > 0")
+        return name, duration, seed
 
+    def kernel_settings(self, data: dict) -> KernelSettings:
         kd = self.get(data, "kernel", dict, {}, ("kernel", 0, "[kernel]"))
         kloc = ("kernel", 0, "[kernel]")
         self.unknown(kd, {"min_budget", "entry_cost", "timer_precision"}, kloc)
@@ -511,6 +509,16 @@ class _Loader:
         )
         if kernel.min_budget < 1:
             self.error(kloc, "min_budget", "[kernel]", "min_budget: must be at least 1ns")
+        return kernel
+
+    def load(self, data: dict) -> System:
+        self.unknown(
+            data,
+            {"system", "kernel", "domains", "partition", "thread", "protection_domain", "channel"},
+            ("", 0, "top level"),
+        )
+        name, duration, seed = self.system_settings(data)
+        kernel = self.kernel_settings(data)
 
         domains: tuple[tuple[int, int], ...] = ()
         if "domains" in data:
@@ -1039,29 +1047,35 @@ THREAD_FIELDS = {
 }
 
 
-def load_text(text: str, path: str = "<memory>") -> System:
-    """Parse and check a description given as text (``path`` is only used in messages)."""
+def parse_toml(text: str, path: str) -> dict[str, Any]:
+    """tomllib with its position turned into our file:line error."""
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         m = re.search(r"\(at line (\d+), column (\d+)\)", str(e))
         line = int(m.group(1)) if m else None
         msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(e))
         col = f", column {m.group(2)}" if m else ""
         raise DescriptionError(path, line, "", f"TOML syntax error{col}: {msg}") from None
-    return _Loader(path, text).load(data)
 
 
-def load(path: str | Path) -> System:
-    """Load a description file."""
-    p = Path(path)
+def read_text(path: str | Path) -> str:
     try:
-        text = p.read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except OSError as e:
         raise DescriptionError(str(path), None, "", f"cannot read: {e.strerror}") from None
     except UnicodeDecodeError:
         raise DescriptionError(str(path), None, "", "not a UTF-8 text file") from None
-    return load_text(text, str(path))
+
+
+def load_text(text: str, path: str = "<memory>") -> System:
+    """Parse and check a description given as text (``path`` is only used in messages)."""
+    return _Loader(path, text).load(parse_toml(text, path))
+
+
+def load(path: str | Path) -> System:
+    """Load a description file."""
+    return load_text(read_text(path), str(path))
 
 
 __all__ = [

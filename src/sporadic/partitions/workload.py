@@ -1,0 +1,176 @@
+"""Microkit ``.system`` files as simulations: the system file says who exists and how they are
+scheduled; a side file (TOML) says what each PD does, since the ELF images are not simulated.
+
+Side file (all optional; a PD it does not name idles until notified and spends 10 us in each
+entry point)::
+
+    [system]
+    duration = "1s"
+    seed = 1
+
+    [kernel]
+    min_budget = "20us"
+    tick = "1us"                 # the length of a domain-schedule tick
+
+    [[pd]]
+    name = "eth"                 # a PD of the .system file
+    deadline = "500us"           # relative deadline of every handler run
+    init = [ { compute = "50us" } ]
+    notified = { 0 = [ { compute = "20us" }, { notify = 1 } ], any = [ { compute = "5us" } ] }
+    protected = [ { compute = "10us" } ]
+    irq = [ { id = 0, period = "1ms" } ]   # a periodic interrupt on the PD's channel 0
+
+By default the side file of ``X.system`` is ``X.workload.toml`` next to it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sporadic.partitions.description import (
+    Channel,
+    ChannelEnd,
+    DescriptionError,
+    IrqTimer,
+    KernelSettings,
+    ProtectionDomain,
+    SCParams,
+    System,
+    _Loader,
+    check_microkit_graph,
+    default_handlers,
+    parse_toml,
+    read_text,
+)
+from sporadic.partitions.microkit import MicrokitSystem, load_microkit
+
+DEFAULT_DURATION = 1_000_000_000
+DEFAULT_TICK = 1_000  # ns per domain-schedule tick when the side file does not say
+
+
+class _WorkloadLoader(_Loader):
+    def load_workload(self, data: dict, ms: MicrokitSystem) -> System:
+        self.unknown(data, {"system", "kernel", "pd"}, ("", 0, "top level"))
+        name, duration, seed = self.system_settings(data, Path(ms.path).stem)
+        kd = dict(self.get(data, "kernel", dict, {}, ("kernel", 0, "[kernel]")))
+        tick = DEFAULT_TICK
+        if "tick" in kd:
+            tick = self.duration(kd, "tick", DEFAULT_TICK, ("kernel", 0, "[kernel]"))
+            del kd["tick"]
+        kernel = self.kernel_settings({"kernel": kd})
+        names = {p.name for p in ms.protection_domains}
+        given: dict[str, dict[str, Any]] = {}
+        for i, d in enumerate(self.get(data, "pd", list, [], ("pd", 0, "[[pd]]"))):
+            loc = ("pd", i, f"pd #{i + 1}")
+            if not isinstance(d, dict):
+                self.error(loc, None, loc[2], "expected a table")
+            pd = self.get(d, "name", str, None, loc)
+            if pd not in names:
+                self.error(loc, "name", loc[2], f"name: no protection domain {pd!r} in {ms.path}")
+            if pd in given:
+                self.error(loc, "name", loc[2], f"name: {pd!r} is given twice")
+            loc = ("pd", i, f'pd "{pd}"')
+            self.unknown(d, {"name", "deadline", "init", "notified", "protected", "irq"}, loc)
+            given[pd] = {"handlers": self.handlers(d, loc, default_handlers()), "loc": loc}
+            given[pd]["irqs"] = self.irq_timers(d, loc)
+        return to_system(ms, given, name, duration, seed, kernel, tick, self.path)
+
+
+def to_system(
+    ms: MicrokitSystem,
+    given: dict[str, dict[str, Any]],
+    name: str,
+    duration: int,
+    seed: int,
+    kernel: KernelSettings,
+    tick: int,
+    workload_path: str,
+) -> System:
+    """The simulated system of a Microkit file: its PDs, channels and domain schedule."""
+    pds = []
+    for index, p in enumerate(ms.protection_domains):
+        w = given.get(p.name, {})
+        irq_numbers = {q.id: q.irq for q in p.irqs}
+        timers = tuple(
+            IrqTimer(t.id, irq_numbers.get(t.id, t.irq), t.period, t.offset)
+            for t in w.get("irqs", ())
+        )
+        pds.append(
+            ProtectionDomain(
+                name=p.name,
+                priority=p.priority,
+                sc=SCParams(p.budget, p.period, 0, False, 0x100 + index),
+                passive=p.passive,
+                domain=p.domain_id or 0,
+                handlers=w.get("handlers", default_handlers()),
+                irqs=timers,
+                line=p.line,
+            )
+        )
+    channels = tuple(
+        Channel(
+            ChannelEnd(c.ends[0].pd, c.ends[0].id, c.ends[0].pp, c.ends[0].notify),
+            ChannelEnd(c.ends[1].pd, c.ends[1].id, c.ends[1].pp, c.ends[1].notify),
+        )
+        for c in ms.channels
+    )
+    # Interrupt ids share the channel-id space: a handler may notify only real channels.
+    check_microkit_graph(workload_path, tuple(pds), channels)
+    for p in pds:
+        for t in p.irqs:
+            if t.id not in {q.id for q in ms.pd(p.name).irqs} and _is_channel(channels, p, t.id):
+                raise DescriptionError(
+                    workload_path,
+                    None,
+                    f'pd "{p.name}"',
+                    f"irq: id {t.id} is a channel of {p.name!r}, not an interrupt",
+                )
+    domains: tuple[tuple[int, int], ...] = ()
+    if ms.domains is not None:
+        entries = []
+        for (dom, length), in_ticks in zip(ms.domains.schedule, ms.domains.in_ticks, strict=True):
+            if length == 0:
+                break
+            entries.append((dom, length * tick if in_ticks else length))
+        domains = tuple(entries)
+    return System(
+        name=name,
+        duration=duration,
+        seed=seed,
+        kernel=kernel,
+        domains=domains,
+        protection_domains=tuple(pds),
+        channels=channels,
+        microkit=ms.to_dict(),
+        path=ms.path,
+    )
+
+
+def _is_channel(channels: tuple[Channel, ...], p: ProtectionDomain, ch: int) -> bool:
+    return any(
+        (c.a.pd, c.a.id) == (p.name, ch) or (c.b.pd, c.b.id) == (p.name, ch) for c in channels
+    )
+
+
+def default_workload_path(system_path: str | Path) -> Path:
+    p = Path(system_path)
+    return p.with_name(p.stem + ".workload.toml")
+
+
+def load_system_file(path: str | Path, workload: str | Path | None = None) -> System:
+    """A Microkit ``.system`` file and its side file (``workload``, or ``X.workload.toml`` next
+    to it when that exists, or nothing: every PD then gets the default handlers)."""
+    ms = load_microkit(path)
+    if workload is None:
+        candidate = default_workload_path(path)
+        workload = candidate if candidate.exists() else None
+    if workload is None:
+        return to_system(
+            ms, {}, Path(path).stem, DEFAULT_DURATION, 0, KernelSettings(), DEFAULT_TICK, str(path)
+        )
+    text = read_text(workload)
+    return _WorkloadLoader(str(workload), text).load_workload(parse_toml(text, str(workload)), ms)
+
+
+__all__ = ["default_workload_path", "load_system_file", "to_system"]
