@@ -112,6 +112,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     console = Console()
+    if not console.is_terminal:
+        console = Console(width=120)
     table = Table(title=f"{system.name}: {args.file} is valid")
     for col in ("kind", "name", "priority", "budget", "period", "utilisation", "notes"):
         table.add_column(col)
