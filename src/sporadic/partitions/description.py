@@ -588,6 +588,31 @@ class _Loader:
         names[name] = kind
         return name
 
+    def scheduled(
+        self,
+        table: str,
+        i: int,
+        d: Any,
+        fields: set[str],
+        kernel: KernelSettings,
+        num_domains: int,
+        names: dict[str, str],
+    ) -> tuple[str, tuple, int, SCParams, int]:
+        """What partitions and PDs share: name, priority, SC parameters, domain."""
+        loc = (table, i, f"{table} #{i + 1}")
+        if not isinstance(d, dict):
+            self.error(loc, None, loc[2], "expected a table")
+        name = self._name(d, loc, names, table.replace("_", " "))
+        loc = (table, i, f'{table} "{name}"')
+        self.unknown(d, fields, loc)
+        prio = self.priority(d, loc, MAX_PRIORITY)
+        sc = self.sc_params(d, loc, DEFAULT_BUDGET)
+        self.check_sc_against_kernel(sc, kernel, loc)
+        domain = self.get(d, "domain", int, 0, loc)
+        if not 0 <= domain < num_domains:
+            self.error(loc, "domain", loc[2], f"domain: {domain} is not in the domain schedule")
+        return name, loc, prio, sc, domain
+
     def partition(
         self,
         i: int,
@@ -597,18 +622,9 @@ class _Loader:
         names: dict[str, str],
         handlers: set[str | None],
     ) -> Partition:
-        loc = ("partition", i, f"partition #{i + 1}")
-        if not isinstance(d, dict):
-            self.error(loc, None, loc[2], "expected a table")
-        name = self._name(d, loc, names, "partition")
-        loc = ("partition", i, f'partition "{name}"')
-        self.unknown(d, PARTITION_FIELDS, loc)
-        prio = self.priority(d, loc, MAX_PRIORITY)
-        sc = self.sc_params(d, loc, DEFAULT_BUDGET)
-        self.check_sc_against_kernel(sc, kernel, loc)
-        domain = self.get(d, "domain", int, 0, loc)
-        if not 0 <= domain < num_domains:
-            self.error(loc, "domain", loc[2], f"domain: {domain} is not in the domain schedule")
+        name, loc, prio, sc, domain = self.scheduled(
+            "partition", i, d, PARTITION_FIELDS, kernel, num_domains, names
+        )
         release = None
         if "release" in d:
             rd = self.get(d, "release", dict, {}, loc)
@@ -722,18 +738,9 @@ class _Loader:
     def protection_domain(
         self, i: int, d: Any, kernel: KernelSettings, num_domains: int, names: dict[str, str]
     ) -> ProtectionDomain:
-        loc = ("protection_domain", i, f"protection_domain #{i + 1}")
-        if not isinstance(d, dict):
-            self.error(loc, None, loc[2], "expected a table")
-        name = self._name(d, loc, names, "protection domain")
-        loc = ("protection_domain", i, f'protection_domain "{name}"')
-        self.unknown(d, PD_FIELDS, loc)
-        prio = self.priority(d, loc, MAX_PRIORITY)
-        sc = self.sc_params(d, loc, DEFAULT_BUDGET)
-        self.check_sc_against_kernel(sc, kernel, loc)
-        domain = self.get(d, "domain", int, 0, loc)
-        if not 0 <= domain < num_domains:
-            self.error(loc, "domain", loc[2], f"domain: {domain} is not in the domain schedule")
+        name, loc, prio, sc, domain = self.scheduled(
+            "protection_domain", i, d, PD_FIELDS, kernel, num_domains, names
+        )
         return ProtectionDomain(
             name=name,
             priority=prio,

@@ -30,6 +30,7 @@ from sporadic.kernel.objects import TCB, Endpoint, Notification
 from sporadic.kernel.schedcontext import bind, configure
 from sporadic.kernel.syscalls import INF
 from sporadic.partitions.description import Action, Channel, ProtectionDomain
+from sporadic.partitions.jobs import JobLog
 
 PPC_BIT = 1 << 63
 CHANNEL_MASK = 0x3F
@@ -61,7 +62,7 @@ def translate(actions: tuple[Action, ...], peers: dict[int, tuple[str, int]]) ->
     return tuple(out)
 
 
-class PDRuntime:
+class PDRuntime(JobLog):
     """One PD's thread program and its job records."""
 
     def __init__(
@@ -99,9 +100,7 @@ class PDRuntime:
         self.sink((ev.JOB_START, t, self.tcb.id, self.seq))
 
     def _end(self, t: int) -> None:
-        self.sink((ev.JOB_END, t, self.tcb.id, self.seq))
-        if t > self.released + self.deadline:
-            self.sink((ev.DEADLINE_MISS, t, self.tcb.id, self.seq, self.released + self.deadline))
+        self.complete(t, self.seq, self.released + self.deadline)
 
     def program(self) -> Iterator[Any]:
         init = self.handlers["init"](0)

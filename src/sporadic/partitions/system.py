@@ -24,6 +24,7 @@ from sporadic.kernel.notification import send_signal
 from sporadic.kernel.objects import TCB, Endpoint, Notification, SchedContext
 from sporadic.kernel.schedcontext import bind, configure, size_bits_for
 from sporadic.partitions.description import SCParams, System
+from sporadic.partitions.jobs import JobLog
 from sporadic.partitions.microkit_runtime import build_protection_domains
 from sporadic.partitions.programs import ScriptCompiler, make_rng
 from sporadic.scheduler.domains import DomainSchedule
@@ -31,23 +32,6 @@ from sporadic.scheduler.domains import DomainSchedule
 # Fault-reply labels: 0 restarts the thread, anything else leaves it Inactive. "abort" restarts
 # it at the top of its job loop, as a handler that rewrites the registers in its reply would.
 REPLY_LABELS = {"restart": 0, "abort": 0, "stop": 1}
-
-
-class JobLog:
-    """Writes the job records of one thread: completion, and a miss when it came late."""
-
-    sink: Callable[[tuple], Any]
-    tcb: TCB
-
-    def complete(self, t: int, seq: int, deadline: int) -> None:
-        self.sink((ev.JOB_END, t, self.tcb.id, seq))
-        if t > deadline:
-            self.sink((ev.DEADLINE_MISS, t, self.tcb.id, seq, deadline))
-
-    def miss_if_due(self, end: int, seq: int, deadline: int) -> None:
-        """At the end of the run, an unfinished job whose deadline has passed is a miss."""
-        if deadline <= end:
-            self.sink((ev.DEADLINE_MISS, end, self.tcb.id, seq, deadline))
 
 
 class PartitionRuntime(JobLog):

@@ -1,0 +1,26 @@
+"""Job records shared by every kind of partition: completion, and a miss when it came late."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sporadic.kernel import events as ev
+from sporadic.kernel.objects import TCB
+
+
+class JobLog:
+    """Writes the job records of one thread: completion, and a miss when it came late."""
+
+    sink: Callable[[tuple], Any]
+    tcb: TCB
+
+    def complete(self, t: int, seq: int, deadline: int) -> None:
+        self.sink((ev.JOB_END, t, self.tcb.id, seq))
+        if t > deadline:
+            self.sink((ev.DEADLINE_MISS, t, self.tcb.id, seq, deadline))
+
+    def miss_if_due(self, end: int, seq: int, deadline: int) -> None:
+        """At the end of the run, an unfinished job whose deadline has passed is a miss."""
+        if deadline <= end:
+            self.sink((ev.DEADLINE_MISS, end, self.tcb.id, seq, deadline))
