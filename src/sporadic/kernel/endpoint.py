@@ -50,15 +50,16 @@ def _transfer(k: Kernel, sender: TCB, msg: Message) -> Message:
     """``doIPCTransfer``: a faulted sender delivers its fault message instead.
 
     The timeout-fault message is ``(scBadge at raise time, consumed ns)``; producing it resets
-    the SC's consumed time, as ``setMRs_fault`` does."""
+    the SC's consumed time, as ``setMRs_fault`` does. The consumed word is only there if the
+    faulted thread still holds an SC when the message is delivered (spec section 9)."""
     fault = sender.fault
     if fault is None:
         return Message(msg.badge, msg.label, msg.words, k.now)
-    consumed = 0
     sc = sender.sc
-    if sc is not None:
-        consumed = sc.consumed
-        sc.consumed = 0
+    if sc is None:
+        return Message(msg.badge, FAULT_TIMEOUT, (fault.badge,), k.now)
+    consumed = sc.consumed
+    sc.consumed = 0
     return Message(msg.badge, FAULT_TIMEOUT, (fault.badge, consumed), k.now)
 
 

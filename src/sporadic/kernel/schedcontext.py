@@ -129,6 +129,9 @@ def unbind(k: Kernel, sc: Any) -> None:
     if sc.notification is not None:
         sc.notification.sc = None
         sc.notification = None
+    if sc.reply is not None:  # schedContext_unbindReply: the call stack no longer leads here
+        sc.reply.next = None
+        sc.reply = None
 
 
 def consumed(sc: SchedContext) -> int:
