@@ -16,6 +16,7 @@ from sporadic.kernel.objects import SimulationError
 from sporadic.partitions.description import DescriptionError, System, load
 from sporadic.partitions.microkit import MicrokitError
 from sporadic.partitions.units import format_duration, parse_duration
+from sporadic.partitions.wasm import WasmError
 from sporadic.partitions.workload import load_system_file
 from sporadic.simulation import simulate
 from sporadic.traces.analysis import summarize
@@ -160,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check":
             return cmd_check(args)
         return cmd_report(args)
-    except (DescriptionError, MicrokitError, TraceFormatError, SimulationError) as e:
+    except (DescriptionError, MicrokitError, WasmError, TraceFormatError, SimulationError) as e:
         print(f"sporadic: error: {e}", file=sys.stderr)
         return 2
     except FileNotFoundError as e:

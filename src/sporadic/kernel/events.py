@@ -31,6 +31,7 @@ IPC_RECV = 20  # (receiver, endpoint, sender)  a message was transferred from a 
 IPC_REPLY = 21  # (replier, caller)
 SIGNAL = 22  # (signaller, notification, woken)  woken -1: no thread was woken
 DONATE = 23  # (sc, from_thread, to_thread)  from -1: the SC came from a notification or nobody
+FAULT = 24  # (thread, job, message)  a WebAssembly trap or an overrun of the job's fuel cap
 
 NAMES = (
     "job_release",
@@ -57,4 +58,5 @@ NAMES = (
     "ipc_reply",
     "signal",
     "donate",
+    "fault",
 )

@@ -82,6 +82,24 @@ class FaultJob:
 
 
 @dataclass(frozen=True)
+class WasmSpec:
+    """A WebAssembly module a partition or PD runs, with its limits and fault policy.
+
+    ``path`` is resolved against the description's folder. ``on_fault``: ``restart`` (the
+    faulting job is abandoned, the next one runs), ``stop`` (the partition stops for good).
+    ``fault_channel``: a PD also notifies this channel when it faults.
+    """
+
+    path: str
+    args: tuple[str, ...] = ()
+    memory: int = 64 * 1024 * 1024
+    tables: int = 10_000
+    max_job_time: int = 1_000_000_000
+    on_fault: str = "restart"
+    fault_channel: int | None = None
+
+
+@dataclass(frozen=True)
 class Partition:
     name: str
     priority: int
@@ -91,6 +109,7 @@ class Partition:
     job: tuple[Action, ...] = ()
     timeout_handler: str | None = None
     fault_job: FaultJob | None = None
+    wasm: WasmSpec | None = None
     line: int | None = None
 
 
@@ -141,6 +160,7 @@ class ProtectionDomain:
     domain: int = 0
     handlers: Handlers = Handlers()
     irqs: tuple[IrqTimer, ...] = ()
+    wasm: WasmSpec | None = None
     line: int | None = None
 
 
@@ -187,6 +207,7 @@ class System:
     endpoints: tuple[str, ...] = ()
     protection_domains: tuple[ProtectionDomain, ...] = ()
     channels: tuple[Channel, ...] = ()
+    fuel_per_us: int = 1000  # the CPU model: wasmtime fuel units per simulated microsecond
     microkit: dict[str, Any] | None = None  # the whole .system file, resolved, when there was one
     path: str = "<memory>"
 
@@ -498,6 +519,16 @@ class _Loader:
             self.error(sloc, "duration", "[system]", "duration: must be > 0")
         return name, duration, seed
 
+    def cpu_settings(self, data: dict) -> int:
+        """``[cpu] fuel_per_us``: how much wasmtime fuel one simulated microsecond executes."""
+        cd = self.get(data, "cpu", dict, {}, ("cpu", 0, "[cpu]"))
+        cloc = ("cpu", 0, "[cpu]")
+        self.unknown(cd, {"fuel_per_us"}, cloc)
+        fuel = self.get(cd, "fuel_per_us", int, 1000, cloc)
+        if fuel <= 0:
+            self.error(cloc, "fuel_per_us", "[cpu]", "fuel_per_us: must be > 0")
+        return fuel
+
     def kernel_settings(self, data: dict) -> KernelSettings:
         kd = self.get(data, "kernel", dict, {}, ("kernel", 0, "[kernel]"))
         kloc = ("kernel", 0, "[kernel]")
@@ -514,11 +545,21 @@ class _Loader:
     def load(self, data: dict) -> System:
         self.unknown(
             data,
-            {"system", "kernel", "domains", "partition", "thread", "protection_domain", "channel"},
+            {
+                "system",
+                "kernel",
+                "cpu",
+                "domains",
+                "partition",
+                "thread",
+                "protection_domain",
+                "channel",
+            },
             ("", 0, "top level"),
         )
         name, duration, seed = self.system_settings(data)
         kernel = self.kernel_settings(data)
+        fuel_per_us = self.cpu_settings(data)
 
         domains: tuple[tuple[int, int], ...] = ()
         if "domains" in data:
@@ -570,6 +611,7 @@ class _Loader:
             threads=thread_descs,
             protection_domains=pds,
             channels=channels,
+            fuel_per_us=fuel_per_us,
             notifications=tuple(
                 n
                 for n in dict.fromkeys(self.notifications + self.waitables)
@@ -639,16 +681,20 @@ class _Loader:
                 self.error(loc, "release", loc[2], "release: deadline must be > 0")
             release = Release(period, offset, deadline)
         job: tuple[Action, ...] = ()
+        wasm = None
         if "job" in d:
             jd = self.get(d, "job", dict, {}, loc)
             jloc = (loc[0], loc[1], f"{loc[2]}: job")
-            self.unknown(jd, {"compute", "script"}, jloc)
-            if ("compute" in jd) == ("script" in jd):
-                self.error(loc, "job", loc[2], "job: give either compute or script")
+            self.unknown(jd, {"compute", "script", "wasm", "args"}, jloc)
+            if sum(k in jd for k in ("compute", "script", "wasm")) != 1:
+                self.error(loc, "job", loc[2], "job: give one of compute, script or wasm")
             if "compute" in jd:
                 job = (Action("compute", {"time": self.distribution(jd["compute"], "job", loc)}),)
-            else:
+            elif "script" in jd:
                 job = self.script(jd["script"], "job", loc)
+            else:
+                wasm = self.wasm_spec(jd, d, loc)
+                job = (Action("wasm", {}),)
         if release is not None and not job:
             self.error(loc, "job", loc[2], "job: a released partition needs a job")
         fault_job = None
@@ -677,8 +723,47 @@ class _Loader:
             job=job,
             timeout_handler=handler,
             fault_job=fault_job,
+            wasm=wasm,
             line=self.lines.find("partition", i),
         )
+
+    def wasm_spec(self, where: dict, limits: dict, loc: tuple) -> WasmSpec:
+        """``wasm`` and ``args`` from ``where``; limits and fault policy from ``limits``."""
+        path = self.get(where, "wasm", str, None, loc)
+        args = self.get(where, "args", list, [], loc)
+        if not all(isinstance(a, str) for a in args):
+            self.error(loc, "args", loc[2], "args: a list of strings")
+        base = Path(self.path).parent
+        resolved = Path(path) if Path(path).is_absolute() else base / path
+        if not resolved.exists():
+            self.error(loc, "wasm", loc[2], f"wasm: {resolved} does not exist")
+        on_fault = self.get(limits, "on_fault", str, "restart", loc)
+        if on_fault not in ("restart", "stop"):
+            self.error(loc, "on_fault", loc[2], "on_fault: restart or stop")
+        fault_channel = self.get(limits, "fault_channel", int, None, loc)
+        if fault_channel is not None and not 0 <= fault_channel <= 61:
+            self.error(loc, "fault_channel", loc[2], "fault_channel: a channel id 0..61")
+        return WasmSpec(
+            path=str(resolved),
+            args=tuple(args),
+            memory=self.size(limits, "memory", 64 * 1024 * 1024, loc),
+            tables=self.get(limits, "tables", int, 10_000, loc),
+            max_job_time=self.duration(limits, "max_job_time", 1_000_000_000, loc),
+            on_fault=on_fault,
+            fault_channel=fault_channel,
+        )
+
+    def size(self, d: dict, key: str, default: int, loc: tuple) -> int:
+        if key not in d:
+            return default
+        v = d[key]
+        m = re.fullmatch(r"\s*(\d+)\s*(B|KiB|MiB|GiB)?\s*", v) if isinstance(v, str) else None
+        if isinstance(v, int) and not isinstance(v, bool) and v > 0:
+            return v
+        if not m:
+            self.error(loc, key, loc[2], f'{key}: a size such as "16MiB" or bytes, got {v!r}')
+        scale = {"B": 1, None: 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}[m.group(2)]
+        return int(m.group(1)) * scale
 
     def handlers(self, d: dict, loc: tuple, defaults: Handlers) -> Handlers:
         """The ``deadline``, ``init``, ``notified`` and ``protected`` keys of a PD's table."""
@@ -741,7 +826,16 @@ class _Loader:
         name, loc, prio, sc, domain = self.scheduled(
             "protection_domain", i, d, PD_FIELDS, kernel, num_domains, names
         )
+        wasm = None
+        if "wasm" in d:
+            for key in ("init", "notified", "protected"):
+                if key in d:
+                    self.error(
+                        loc, key, loc[2], f"{key}: a PD with a wasm module has its handlers there"
+                    )
+            wasm = self.wasm_spec(d, d, loc)
         return ProtectionDomain(
+            wasm=wasm,
             name=name,
             priority=prio,
             sc=sc,
@@ -1014,7 +1108,9 @@ THREAD_TARGET_OPS = {
     "bind_notification",
     "unbind_notification",
 }
+WASM_LIMIT_FIELDS = {"memory", "tables", "max_job_time", "on_fault", "fault_channel"}
 PARTITION_FIELDS = {
+    *WASM_LIMIT_FIELDS,
     "name",
     "priority",
     "budget",
@@ -1029,6 +1125,9 @@ PARTITION_FIELDS = {
     "fault_job",
 }
 PD_FIELDS = {
+    "wasm",
+    "args",
+    *WASM_LIMIT_FIELDS,
     "name",
     "priority",
     "budget",

@@ -20,6 +20,7 @@ workload (none by default).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from sporadic.kernel import events as ev
@@ -31,6 +32,8 @@ from sporadic.kernel.schedcontext import bind, configure
 from sporadic.kernel.syscalls import INF
 from sporadic.partitions.description import Action, Channel, ProtectionDomain
 from sporadic.partitions.jobs import JobLog
+from sporadic.partitions.wasm import WasmEngine, WasmError
+from sporadic.partitions.wasm_jobs import Player
 
 PPC_BIT = 1 << 63
 CHANNEL_MASK = 0x3F
@@ -87,14 +90,22 @@ class PDRuntime(JobLog):
         self.deadline = INF if deadline is None else deadline
         self.seq = 0
         self.released = 0
+        self.message: Any = None  # the protected call being served
+        self.reply_words: tuple[int, ...] = ()
+        self.stopped = False
 
     def _run(self, body: Callable[[], Iterator[Any]], released: int) -> Iterator[Any]:
+        """One handler run as a job; a body that returns True faulted and never completes."""
         self.seq += 1
         self.released = released
         self.sink((ev.JOB_RELEASE, released, self.tcb.id, self.seq, released + self.deadline))
         yield sc.Probe(self._start)
-        yield from body()
-        yield sc.Probe(self._end)
+        faulted = yield from body()
+        yield sc.Probe(self._abort if faulted else self._end)
+
+    def _abort(self, t: int) -> None:
+        self.sink((ev.JOB_ABORT, t, self.tcb.id, self.seq))
+        self.sink((ev.DEADLINE_MISS, t, self.tcb.id, self.seq, self.released + self.deadline))
 
     def _start(self, t: int) -> None:
         self.sink((ev.JOB_START, t, self.tcb.id, self.seq))
@@ -113,21 +124,28 @@ class PDRuntime(JobLog):
         recv = sc.Recv(self.ep)
         reply_recv = sc.ReplyRecv(self.ep)
         notified, protected = self.handlers["notified"], self.handlers["protected"]
-        while True:
+        while not self.stopped:
             badge = msg.badge
             if badge & PPC_BIT:
+                self.message = msg
+                self.reply_words = ()
                 body = protected(badge & CHANNEL_MASK)
                 if body is not None:
                     yield from self._run(body, msg.sent)
-                msg = yield reply_recv
+                msg = (
+                    yield sc.ReplyRecv(self.ep, 0, self.reply_words)
+                    if self.reply_words
+                    else reply_recv
+                )
                 continue
-            while badge:
+            while badge and not self.stopped:
                 low = badge & -badge
                 badge ^= low
                 body = notified(low.bit_length() - 1)
                 if body is not None:
                     yield from self._run(body, msg.sent)
-            msg = yield recv
+            if not self.stopped:
+                msg = yield recv
 
     def finish(self, end: int) -> None:
         """Handler runs carry no deadline unless the workload gives one; none is checked at
@@ -170,6 +188,7 @@ def build_protection_domains(
     objects: dict[str, Any],
     compiler_for: Callable[[TCB], Any],
     irq_base: int,
+    wasm_engine: Callable[[], WasmEngine],
 ) -> tuple[list[PDRuntime], list[TCB], dict[int, str]]:
     """Create the monitor and every PD; return their runtimes, threads to start, and kinds."""
     if not pds:
@@ -207,16 +226,19 @@ def build_protection_domains(
     runtimes = []
     passive_pds = []
     for index, p, t, s, ep, ntfn in made:
-        compiler = compiler_for(t)
         peers = peers_of(p.name, channels)
         h = p.handlers
-        init_body = compiler.compile(translate(h.init, peers)) if h.init else None
-        compiled = {
-            "init": lambda _ch, body=init_body: body,
-            "notified": _handler_table(compiler, peers, h.notified),
-            "protected": _handler_table(compiler, peers, h.protected),
-        }
-        rt = PDRuntime(kernel, t, ep, index, p.passive, monitor_ep, compiled, h.deadline)
+        rt = PDRuntime(kernel, t, ep, index, p.passive, monitor_ep, {}, h.deadline)
+        if p.wasm is not None:
+            rt.handlers = _wasm_handlers(kernel, rt, p, peers, channels, objects, wasm_engine())
+        else:
+            compiler = compiler_for(t)
+            init_body = compiler.compile(translate(h.init, peers)) if h.init else None
+            rt.handlers = {
+                "init": lambda _ch, body=init_body: body,
+                "notified": _handler_table(compiler, peers, h.notified),
+                "protected": _handler_table(compiler, peers, h.protected),
+            }
         t.program = rt.program()
         runtimes.append(rt)
         tcbs.append(t)
@@ -226,6 +248,77 @@ def build_protection_domains(
     mon = MonitorRuntime(monitor_ep, passive_pds)
     monitor.program = mon.program()
     return runtimes, [monitor, *tcbs], kinds
+
+
+def _wasm_handlers(
+    kernel: Kernel,
+    rt: PDRuntime,
+    p: ProtectionDomain,
+    peers: dict[int, tuple[str, int]],
+    channels: tuple[Channel, ...],
+    objects: dict[str, Any],
+    engine: WasmEngine,
+) -> dict[str, Any]:
+    """Entry points of a reactor module: each handler run is one run of its export."""
+    spec = p.wasm
+    loaded = load_checked(engine, spec.path, "reactor", p.name)
+    inst = loaded.instantiate([Path(spec.path).name, *spec.args], spec.memory, spec.tables)
+    can_notify = {e.id for c in channels for e in (c.a, c.b) if e.pd == p.name and e.notify}
+    can_call = {e.id for c in channels for e in (c.a, c.b) if e.pd == p.name and e.pp}
+
+    def notify(ch: int) -> Any:
+        if ch not in can_notify or ch not in peers:
+            return None
+        peer, peer_id = peers[ch]
+        return sc.Signal(objects[f"{peer}.ntfn"], 1 << peer_id)
+
+    def ppcall(ch: int, words: tuple[int, ...]) -> Any:
+        if ch not in can_call or ch not in peers:
+            return None
+        peer, peer_id = peers[ch]
+        return sc.Call(objects[f"{peer}.ep"], PPC_BIT | peer_id, 0, words)
+
+    player = Player(engine, kernel, rt.tcb, notify, ppcall)
+
+    def run(export: str, args: tuple[int, ...]) -> Iterator[Any]:
+        seg = yield from player.play(
+            inst, export, args, rt.released + rt.deadline, spec.max_job_time, rt.seq
+        )
+        if seg.trap is None:
+            if export == "protected":
+                count = max(0, min(int(seg.result or 0), len(inst.mrs)))
+                rt.reply_words = tuple(inst.mrs[:count])
+            return False
+        if spec.fault_channel is not None:
+            action = notify(spec.fault_channel)
+            if action is not None:
+                yield action
+        if spec.on_fault == "stop":
+            rt.stopped = True
+        return True
+
+    def protected(ch: int) -> Any:
+        words = tuple(rt.message.words)
+        inst.mrs[: len(words)] = list(words)
+        return lambda: run("protected", (ch, len(words)))
+
+    return {
+        "init": lambda _ch: lambda: run("init", ()),
+        "notified": lambda ch: lambda: run("notified", (ch,)),
+        "protected": protected if loaded.has_protected else (lambda ch: None),
+    }
+
+
+def load_checked(engine: WasmEngine, path: str, kind: str, owner: str) -> Any:
+    """Load a module for ``owner`` and insist on its kind (reactor for PDs, command for jobs)."""
+    loaded = engine.load(path)
+    if loaded.kind != kind:
+        where = "a [[protection_domain]]" if kind == "command" else "a partition's job"
+        raise WasmError(
+            f"{path}: {owner} needs a {kind} module, but this is a {loaded.kind} "
+            f"(a {loaded.kind} goes in {where})"
+        )
+    return loaded
 
 
 def _handler_table(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from sporadic.kernel import events as ev
@@ -23,10 +24,12 @@ from sporadic.kernel.kernel import Kernel
 from sporadic.kernel.notification import send_signal
 from sporadic.kernel.objects import TCB, Endpoint, Notification, SchedContext
 from sporadic.kernel.schedcontext import bind, configure, size_bits_for
-from sporadic.partitions.description import SCParams, System
+from sporadic.partitions.description import SCParams, System, WasmSpec
 from sporadic.partitions.jobs import JobLog
-from sporadic.partitions.microkit_runtime import build_protection_domains
+from sporadic.partitions.microkit_runtime import build_protection_domains, load_checked
 from sporadic.partitions.programs import ScriptCompiler, make_rng
+from sporadic.partitions.wasm import WasmEngine
+from sporadic.partitions.wasm_jobs import Player
 from sporadic.scheduler.domains import DomainSchedule
 
 # Fault-reply labels: 0 restarts the thread, anything else leaves it Inactive. "abort" restarts
@@ -59,6 +62,7 @@ class PartitionRuntime(JobLog):
         self.current: tuple[int, int, int] | None = None
         self.seq = 0
         self.aborted = False
+        self.stopped = False
 
     def abort(self, t: int) -> None:
         """Abandon the current job: the thread restarts at the top of its job loop."""
@@ -96,9 +100,9 @@ class PartitionRuntime(JobLog):
         end = sc.Probe(self._end)
         pending = self.pending
         job = self.job
-        while True:
+        while not self.stopped:
             yield wait
-            while pending:
+            while pending and not self.stopped:
                 yield start
                 self.aborted = False
                 for action in job():
@@ -185,7 +189,8 @@ class BuiltSystem:
             domain_schedule=domains,
             sink=sink,
         )
-        self.runtimes: list[PartitionRuntime | FaultHandlerRuntime] = []
+        self.runtimes: list[Any] = []
+        self._engine: WasmEngine | None = None
         self.objects: dict[str, Any] = {}
         for name in system.notifications:
             self.objects[name] = k.create_notification(name)
@@ -244,6 +249,8 @@ class BuiltSystem:
                     period=p.release.period,
                     job=compiler.compile(p.job),
                 )
+                if p.wasm is not None:
+                    rt.job = self._wasm_job(rt, p.wasm)
                 k.add_timer(p.release.offset, index, rt.release)
             if p.timeout_handler is not None:
                 t.timeout_handler = handler_eps[p.timeout_handler]
@@ -282,11 +289,37 @@ class BuiltSystem:
             self.objects,
             lambda t: ScriptCompiler(self._resolve, make_rng(system.seed, t.id)),
             irq_base=len(system.partitions),
+            wasm_engine=self.wasm_engine,
         )
         self.runtimes.extend(runtimes)
         self.kinds.update(kinds)
         for t in tcbs:
             k.start(t)
+
+    def wasm_engine(self) -> WasmEngine:
+        """The run's wasmtime engine, made on first use (modules are cached in it)."""
+        if self._engine is None:
+            self._engine = WasmEngine(self.system.fuel_per_us)
+        return self._engine
+
+    def _wasm_job(self, rt: PartitionRuntime, spec: WasmSpec) -> Callable[[], Iterator[Any]]:
+        """A WASI command as a periodic job: a fresh instance per job, ``_start`` to the end."""
+        engine = self.wasm_engine()
+        loaded = load_checked(engine, spec.path, "command", rt.tcb.name)
+        argv = [Path(spec.path).name, *spec.args]
+        loaded.instantiate(argv, spec.memory, spec.tables)  # reject bad limits at load time
+        player = Player(engine, self.kernel, rt.tcb)
+
+        def job() -> Iterator[Any]:
+            seq, _, deadline = rt.current
+            inst = loaded.instantiate(argv, spec.memory, spec.tables)
+            seg = yield from player.play(inst, "_start", (), deadline, spec.max_job_time, seq)
+            if seg.trap is not None:
+                rt.abort(player.clock)
+                if spec.on_fault == "stop":
+                    rt.stopped = True
+
+        return job
 
     def _resolve(self, op: str, name: str) -> Any:
         obj = self.objects.get(name)

@@ -1,0 +1,113 @@
+"""Playing WebAssembly runs in simulated time, and the jobs built on them.
+
+``play`` turns the segments of a run (see ``wasm.py``) into kernel actions: ``Compute`` for the
+fuel between two effects, then the effect itself at that simulated time; at a suspending host
+call it performs the call (a ``Call`` for ``ppcall``, a clock read for ``now``, a ``Yield``) and
+hands the answer back to the module, together with a fresh fuel cap: what the job can still get
+at that moment. A run that exhausts its cap or traps is a fault, recorded at the simulated time
+it happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from sporadic.kernel import events as ev
+from sporadic.kernel import syscalls as sc
+from sporadic.kernel.objects import TCB, Message
+from sporadic.kernel.syscalls import INF
+from sporadic.partitions.wasm import WasmEngine, WasmInstance
+
+
+class Player:
+    """Plays runs of one thread's module; LOG and FAULT records go to the kernel's sink.
+
+    ``notify(ch)`` and ``ppcall(ch, words)`` turn the module's channel operations into kernel
+    actions (None: the channel does not allow it, and the call is dropped)."""
+
+    def __init__(
+        self,
+        engine: WasmEngine,
+        kernel: Any,
+        tcb: TCB,
+        notify: Callable[[int], Any] | None = None,
+        ppcall: Callable[[int, tuple[int, ...]], Any] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.kernel = kernel
+        self.tcb = tcb
+        self.notify = notify
+        self.ppcall = ppcall
+        self.clock = 0
+        self._tick = sc.Probe(self._set_clock)
+
+    def _set_clock(self, t: int) -> None:
+        self.clock = t
+
+    def _log(self, line: str) -> sc.Probe:
+        tid = self.tcb.id
+        return sc.Probe(lambda t: self.kernel.sink((ev.LOG, t, tid, line)))
+
+    def play(
+        self,
+        inst: WasmInstance,
+        export: str,
+        args: tuple[int, ...],
+        deadline: int,
+        max_job_time: int,
+        job: int,
+    ) -> Iterator[Any]:
+        """Yield the actions of one run; its value (StopIteration) is the final segment."""
+        engine = self.engine
+        ns = engine.ns
+        yield self._tick
+
+        def cap_at(t: int, used_fuel: int) -> int:
+            left = max_job_time - ns(used_fuel)
+            if deadline < INF:
+                left = min(left, deadline - t)
+            return engine.fuel(max(0, left))
+
+        runs = inst.call(export, args, cap_at(self.clock, 0))
+        seg = next(runs)
+        while True:
+            prev = seg.fuel_start
+            for e in seg.effects:
+                delta = ns(e.fuel) - ns(prev)
+                if delta:
+                    yield sc.Compute(delta)
+                prev = e.fuel
+                if e.kind == "log":
+                    yield self._log(e.value)
+                elif e.kind == "notify" and self.notify is not None:
+                    action = self.notify(e.value)
+                    if action is not None:
+                        yield action
+            delta = ns(seg.fuel_end) - ns(prev)
+            if delta:
+                yield sc.Compute(delta)
+            if seg.done:
+                if seg.trap is not None:
+                    yield self._tick
+                    self.kernel.sink((ev.FAULT, self.clock, self.tcb.id, job, seg.trap))
+                return seg
+            kind, value = seg.request
+            answer: Any = None
+            if kind == "now":
+                yield self._tick
+                answer = self.clock
+            elif kind == "yield":
+                yield sc.Yield()
+            elif kind == "ppcall":
+                ch, count = value
+                action = None if self.ppcall is None else self.ppcall(ch, tuple(inst.mrs[:count]))
+                if action is None:
+                    answer = 0
+                else:
+                    reply = yield action
+                    words = reply.words if isinstance(reply, Message) else ()
+                    inst.mrs[: len(words)] = list(words)
+                    answer = len(words)
+            yield self._tick
+            seg = runs.send((answer, cap_at(self.clock, seg.fuel_end)))
