@@ -124,7 +124,7 @@ def test_s01_periodic_spinner_share(tmp_path: Path, capsys) -> None:
     (B to the head, 1 ms of its slice left); the same every 10 ms.
     """
     run = scenario("s01_periodic_spinner_share", tmp_path, capsys)
-    assert run.summary == {"tasks": {}, "duration": 100 * MS, "truncated": False}
+    assert run.summary == {"tasks": {}, "duration": 100 * MS, "truncated": False, "logs": []}
     expected = [(0, "idle", "T")]
     for k in range(10):
         if k:

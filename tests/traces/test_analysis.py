@@ -39,6 +39,8 @@ HEADER = {
     "duration": 3_200,
 }
 
+LOGS = [{"t": 700, "task": "logger", "line": "tick"}]
+
 # ctl: period 1000, jobs released at 0, 1000, 2000; job 2 never completes.
 # sensor: period 1500, jobs released at 0, 1500; job 1 is released while job 0 still runs.
 # logger: no jobs, so not a task, but it takes CPU time.
@@ -140,6 +142,7 @@ def test_two_tasks_exact_summary(tmp_path: Path) -> None:
         "tasks": {"sensor": SENSOR_FULL, "ctl": CTL_FULL},
         "duration": 3_200,
         "truncated": False,
+        "logs": LOGS,
     }
     assert list(summary["tasks"]) == ["sensor", "ctl"]
     assert json.loads(json.dumps(summary)) == summary
@@ -154,6 +157,7 @@ def test_truncated_trace_ends_at_last_record(tmp_path: Path) -> None:
         "tasks": {"sensor": SENSOR_FULL, "ctl": {**CTL_FULL, "charged": 950 + 200 + 50}},
         "duration": 3_000,
         "truncated": True,
+        "logs": LOGS,
     }
 
 
@@ -195,6 +199,7 @@ def test_truncated_mid_run_closes_running_interval(tmp_path: Path) -> None:
         },
         "duration": 1_500,
         "truncated": True,
+        "logs": LOGS,
     }
 
 
@@ -232,11 +237,13 @@ def test_no_records_means_no_tasks(tmp_path: Path) -> None:
         "tasks": {},
         "duration": 5_000,
         "truncated": False,
+        "logs": [],
     }
     assert summary_of(write(tmp_path / "cut.trace", [], end=None)) == {
         "tasks": {},
         "duration": 0,
         "truncated": True,
+        "logs": [],
     }
 
 
@@ -304,7 +311,8 @@ def test_render_summary(tmp_path: Path) -> None:
     ]
     assert "simulated 3us" in text
     assert "TRUNCATED trace" in text
-    assert "logger" not in text
+    assert "logger" not in text.split("program output")[0]  # not a task
+    assert "700ns  logger: tick" in text
 
 
 def test_render_summary_complete_trace_has_no_warning(tmp_path: Path) -> None:

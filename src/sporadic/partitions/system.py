@@ -247,7 +247,7 @@ class BuiltSystem:
                     irq=index,
                     deadline=p.release.deadline,
                     period=p.release.period,
-                    job=compiler.compile(p.job),
+                    job=compiler.compile(p.job) if p.wasm is None else _no_job,
                 )
                 if p.wasm is not None:
                     rt.job = self._wasm_job(rt, p.wasm)
@@ -370,6 +370,11 @@ class BuiltSystem:
     def finish(self, end: int) -> None:
         for rt in self.runtimes:
             rt.finish(end)
+
+
+def _no_job() -> Iterator[Any]:
+    """Placeholder until a WebAssembly job is attached."""
+    return iter(())
 
 
 class _NoSC:

@@ -231,6 +231,14 @@ class WasmInstance:
             first = str(e).strip().splitlines()[0]
             raise WasmError(f"{loaded.path}: cannot instantiate: {first}") from None
         self.exports = self.instance.exports(store)
+        if loaded.kind == "reactor" and "_initialize" in self.exports:
+            # the WASI reactor rule: run the C constructors before any entry point
+            store.set_fuel(1 << 62)
+            try:
+                self.exports["_initialize"](store)
+            except (wasmtime.Trap, wasmtime.WasmtimeError) as e:
+                first = str(e).strip().splitlines()[0]
+                raise WasmError(f"{loaded.path}: _initialize failed: {first}") from None
 
     # -- fuel bookkeeping
 

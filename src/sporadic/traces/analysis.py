@@ -19,6 +19,7 @@ from sporadic.kernel.events import (
     JOB_END,
     JOB_RELEASE,
     JOB_START,
+    LOG,
     PREEMPT,
     SWITCH,
 )
@@ -72,6 +73,7 @@ def summarize(reader: TraceReader) -> dict[str, Any]:
     open_jobs: defaultdict[int, dict[int, int]] = defaultdict(dict)
     # thread -> number of jobs started and not yet ended (preemptions count only inside a job).
     in_job: defaultdict[int, int] = defaultdict(int)
+    logs: list[tuple[int, int, str]] = []
     running: int | None = None
     running_sc = -1
     since = 0
@@ -111,6 +113,8 @@ def summarize(reader: TraceReader) -> dict[str, Any]:
             misses[record[2]] += 1
         elif kind == BUDGET_EXHAUSTED:
             exhaustions[record[2]] += 1
+        elif kind == LOG:
+            logs.append((t, record[2], record[3]))
 
     if reader.footer is not None:
         duration = reader.footer["end"]
@@ -138,7 +142,15 @@ def summarize(reader: TraceReader) -> dict[str, Any]:
             "preemptions": preemptions[thread],
             "budget_exhaustions": exhaustions[thread],
         }
-    return {"tasks": tasks, "duration": duration, "truncated": reader.truncated}
+    names = reader.thread_names
+    return {
+        "tasks": tasks,
+        "duration": duration,
+        "truncated": reader.truncated,
+        "logs": [
+            {"t": t, "task": names.get(tid, f"thread-{tid}"), "line": line} for t, tid, line in logs
+        ],
+    }
 
 
 def _task_names(reader: TraceReader, releases: dict[int, int]) -> dict[int, str]:

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 _UNITS = ((1_000_000_000, "s"), (1_000_000, "ms"), (1_000, "us"))
+MAX_LOG_LINES = 20
 
 
 def format_ns(ns: int | None) -> str:
@@ -84,3 +85,14 @@ def render_summary(summary: dict[str, Any], console: Console | None = None) -> N
             str(task["budget_exhaustions"]),
         )
     console.print(table)
+    logs = summary.get("logs", [])
+    if logs:
+        console.print(f"[bold]program output[/bold] ({len(logs)} lines)")
+        for entry in logs[:MAX_LOG_LINES]:
+            console.print(
+                f"  {format_ns(entry['t']):>9}  {entry['task']}: {entry['line']}",
+                markup=False,
+                highlight=False,
+            )
+        if len(logs) > MAX_LOG_LINES:
+            console.print(f"  ... {len(logs) - MAX_LOG_LINES} more (all of them in --json)")
