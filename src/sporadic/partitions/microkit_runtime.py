@@ -104,8 +104,10 @@ class PDRuntime(JobLog):
         yield sc.Probe(self._abort if faulted else self._end)
 
     def _abort(self, t: int) -> None:
+        """A faulted run never completes: a miss, if it had a deadline to miss."""
         self.sink((ev.JOB_ABORT, t, self.tcb.id, self.seq))
-        self.sink((ev.DEADLINE_MISS, t, self.tcb.id, self.seq, self.released + self.deadline))
+        if self.deadline < INF:
+            self.sink((ev.DEADLINE_MISS, t, self.tcb.id, self.seq, self.released + self.deadline))
 
     def _start(self, t: int) -> None:
         self.sink((ev.JOB_START, t, self.tcb.id, self.seq))
