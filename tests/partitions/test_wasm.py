@@ -183,7 +183,8 @@ name = "trap"
 priority = 100
 deadline = "1ms"
 wasm = "{APPS / "trap.wasm"}"
-irq = [ {{ id = 0, period = "2ms", offset = "500us" }}, {{ id = 1, period = "2ms", offset = "1500us" }} ]
+irq = [ {{ id = 0, period = "2ms", offset = "500us" }},
+        {{ id = 1, period = "2ms", offset = "1500us" }} ]
 """
     sim, ids = simulate(text, tmp_path)
     faults = [(r[1], r[3], r[4]) for r in records(sim, ev.FAULT, ids["trap"])]
