@@ -24,6 +24,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/wasm.py
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check src tests bench

@@ -16,6 +16,7 @@ The ABI is in docs/wasm-abi.md.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import queue
 import threading
@@ -83,17 +84,29 @@ class Segment:
     result: Any = None
 
 
+_ENGINE: wasmtime.Engine | None = None
+_MODULES: dict[str, LoadedModule] = {}
+
+
+def _shared_engine() -> wasmtime.Engine:
+    """One wasmtime engine per process: compiled modules are then shared by every run."""
+    global _ENGINE
+    if _ENGINE is None:
+        config = wasmtime.Config()
+        config.consume_fuel = True
+        _ENGINE = wasmtime.Engine(config)
+    return _ENGINE
+
+
 class WasmEngine:
-    """One wasmtime engine per simulation; modules compiled once and cached by content hash."""
+    """The CPU model of a run over the shared wasmtime engine; a module is compiled and checked
+    once per process and found again by the hash of its bytes."""
 
     def __init__(self, fuel_per_us: int = 1000) -> None:
         if fuel_per_us <= 0:
             raise ValueError("fuel_per_us must be > 0")
-        config = wasmtime.Config()
-        config.consume_fuel = True
-        self.engine = wasmtime.Engine(config)
+        self.engine = _shared_engine()
         self.fuel_per_us = fuel_per_us
-        self._modules: dict[str, wasmtime.Module] = {}
 
     def ns(self, fuel: int) -> int:
         """Simulated ns for ``fuel`` (the CPU model: ``fuel_per_us`` units per microsecond)."""
@@ -111,15 +124,17 @@ class WasmEngine:
         if not data.startswith(WASM_MAGIC):
             raise WasmError(f"{p}: not a WebAssembly module (no \\0asm header)")
         digest = hashlib.sha256(data).hexdigest()
-        module = self._modules.get(digest)
-        if module is None:
-            try:
-                module = wasmtime.Module(self.engine, data)
-            except wasmtime.WasmtimeError as e:
-                first = str(e).strip().splitlines()[0]
-                raise WasmError(f"{p}: invalid WebAssembly: {first}") from None
-            self._modules[digest] = module
-        return LoadedModule(self, p, module, digest)
+        cached = _MODULES.get(digest)
+        if cached is not None:
+            return cached.at(p, self)
+        try:
+            module = wasmtime.Module(self.engine, data)
+        except wasmtime.WasmtimeError as e:
+            first = str(e).strip().splitlines()[0]
+            raise WasmError(f"{p}: invalid WebAssembly: {first}") from None
+        loaded = LoadedModule(self, p, module, digest)
+        _MODULES[digest] = loaded
+        return loaded
 
 
 class LoadedModule:
@@ -176,6 +191,50 @@ class LoadedModule:
                     f"and {WASI_MODULE} are provided"
                 )
         self.has_protected = "protected" in exports
+        # the instance running right now, shared with every view of this module (see ``at``)
+        self.running: list[WasmInstance | None] = [None]
+        self._pre: Any = None
+
+    def at(self, path: Path, engine: WasmEngine) -> LoadedModule:
+        """The same compiled module seen from another path or run (errors name ``path``)."""
+        if path == self.path and engine.fuel_per_us == self.engine.fuel_per_us:
+            return self
+        twin = object.__new__(LoadedModule)
+        twin.__dict__.update(self.__dict__)
+        twin.path, twin.engine = path, engine
+        return twin
+
+    def pre(self) -> Any:
+        """One linker per module: WASI, our fd_write, and the host API dispatching to
+        ``running``; import resolution is done once (``InstancePre``)."""
+        if self._pre is None:
+            engine = self.engine.engine
+            linker = wasmtime.Linker(engine)
+            linker.define_wasi()
+            linker.allow_shadowing = True
+            for name, (params, results, _suspends) in HOST_API.items():
+                linker.define_func(
+                    HOST_MODULE,
+                    name,
+                    wasmtime.FuncType(params, results),
+                    self._dispatch(f"_host_{name}"),
+                )
+            linker.define_func(
+                WASI_MODULE,
+                "fd_write",
+                wasmtime.FuncType([I32, I32, I32, I32], [I32]),
+                self._dispatch("_wasi_fd_write"),
+            )
+            self._pre = linker.instantiate_pre(self.module)
+        return self._pre
+
+    def _dispatch(self, method: str) -> Any:
+        running = self.running
+
+        def host(*args: Any) -> Any:
+            return getattr(running[0], method)(*args)
+
+        return host
 
     def instantiate(
         self,
@@ -197,48 +256,40 @@ class WasmInstance:
     the host API. ``call`` runs an export and yields ``Segment``s."""
 
     def __init__(self, loaded: LoadedModule, argv: list[str], memory_limit: int, table_limit: int):
-        engine = loaded.engine.engine
         self.loaded = loaded
-        self.store = store = wasmtime.Store(engine)
+        self.store = store = wasmtime.Store(loaded.engine.engine)
         store.set_limits(memory_size=memory_limit, table_elements=table_limit)
         wasi = wasmtime.WasiConfig()
         wasi.argv = argv
         store.set_wasi(wasi)
-        linker = wasmtime.Linker(engine)
-        linker.define_wasi()
-        linker.allow_shadowing = True
         self.mrs = [0] * NUM_MRS
         self._effects: list[Effect] = []
         self._cap = 0
         self._pending = {1: bytearray(), 2: bytearray()}
         self._worker: _Worker | None = None
-        for name, (params, results, _suspends) in HOST_API.items():
-            fn = getattr(self, f"_host_{name}")
-            linker.define_func(
-                HOST_MODULE, name, wasmtime.FuncType(params, results), fn, access_caller=True
-            )
-        linker.define_func(
-            WASI_MODULE,
-            "fd_write",
-            wasmtime.FuncType([I32, I32, I32, I32], [I32]),
-            self._wasi_fd_write,
-            access_caller=True,
-        )
         store.set_fuel(1 << 62)
+        loaded.running[0] = self
         try:
-            self.instance = linker.instantiate(store, loaded.module)
+            self.instance = loaded.pre().instantiate(store)
         except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
             first = str(e).strip().splitlines()[0]
             raise WasmError(f"{loaded.path}: cannot instantiate: {first}") from None
         self.exports = self.instance.exports(store)
+        memory = self.exports.get("memory")
+        self.memory = memory if isinstance(memory, wasmtime.Memory) else None
         if loaded.kind == "reactor" and "_initialize" in self.exports:
             # the WASI reactor rule: run the C constructors before any entry point
-            store.set_fuel(1 << 62)
             try:
                 self.exports["_initialize"](store)
             except (wasmtime.Trap, wasmtime.WasmtimeError) as e:
                 first = str(e).strip().splitlines()[0]
                 raise WasmError(f"{loaded.path}: _initialize failed: {first}") from None
+
+    def _read(self, ptr: int, length: int) -> bytes:
+        mem = self.memory
+        if mem is None or ptr < 0 or ptr + length > mem.data_len(self.store):
+            return b""
+        return ctypes.string_at(ctypes.addressof(mem.data_ptr(self.store).contents) + ptr, length)
 
     # -- fuel bookkeeping
 
@@ -250,28 +301,27 @@ class WasmInstance:
 
     # -- host API (runs on whichever thread runs the module)
 
-    def _host_notify(self, caller: Any, ch: int) -> None:
+    def _host_notify(self, ch: int) -> None:
         self._record("notify", ch)
 
-    def _host_log(self, caller: Any, ptr: int, length: int) -> None:
-        mem = caller["memory"]
-        data = mem.read(caller, ptr, ptr + max(0, length))
+    def _host_log(self, ptr: int, length: int) -> None:
+        data = self._read(ptr, max(0, length))
         self._record("log", data.decode("utf-8", "replace"))
 
-    def _host_mr_get(self, caller: Any, i: int) -> int:
+    def _host_mr_get(self, i: int) -> int:
         return self.mrs[i] if 0 <= i < NUM_MRS else 0
 
-    def _host_mr_set(self, caller: Any, i: int, v: int) -> None:
+    def _host_mr_set(self, i: int, v: int) -> None:
         if 0 <= i < NUM_MRS:
             self.mrs[i] = v
 
-    def _host_ppcall(self, caller: Any, ch: int, count: int) -> int:
+    def _host_ppcall(self, ch: int, count: int) -> int:
         return self._suspend("ppcall", (ch, max(0, min(count, NUM_MRS))))
 
-    def _host_now(self, caller: Any) -> int:
+    def _host_now(self) -> int:
         return self._suspend("now", None)
 
-    def _host_yield(self, caller: Any) -> None:
+    def _host_yield(self) -> None:
         self._suspend("yield", None)
 
     def _suspend(self, kind: str, value: Any) -> Any:
@@ -279,29 +329,43 @@ class WasmInstance:
         if worker is None:  # pragma: no cover - suspending modules always run on a worker
             raise RuntimeError("a suspending host call outside a worker")
         answer, new_cap = worker.hand_off((self._used(), kind, value))
+        self.loaded.running[0] = self  # another instance of this module may have run meanwhile
         # the kernel re-derives the cap from what the job can still get at this point
         used = self._used()
         self._cap = used + new_cap
         self.store.set_fuel(new_cap)
         return answer
 
-    def _wasi_fd_write(self, caller: Any, fd: int, iovs: int, n: int, nwritten: int) -> int:
-        mem = caller["memory"]
+    def _wasi_fd_write(self, fd: int, iovs: int, n: int, nwritten: int) -> int:
+        """WASI's fd_write, ours so that each stdout/stderr line is stamped with its fuel.
+        Reads guest memory through one raw pointer (wasmtime-py's per-call reads are slow)."""
+        mem = self.memory
+        if mem is None:
+            return 8  # EBADF: no memory to write from
+        size = mem.data_len(self.store)
+        base = ctypes.addressof(mem.data_ptr(self.store).contents)
+        if iovs < 0 or iovs + 8 * n > size:
+            return 21  # EFAULT
+        vec = ctypes.string_at(base + iovs, 8 * n)
         total = 0
+        buf = self._pending.get(fd)
         for k in range(n):
-            base = iovs + 8 * k
-            ptr = int.from_bytes(mem.read(caller, base, base + 4), "little")
-            length = int.from_bytes(mem.read(caller, base + 4, base + 8), "little")
-            chunk = mem.read(caller, ptr, ptr + length)
+            ptr = int.from_bytes(vec[8 * k : 8 * k + 4], "little")
+            length = int.from_bytes(vec[8 * k + 4 : 8 * k + 8], "little")
+            if ptr + length > size:
+                return 21
             total += length
-            if fd in self._pending:
-                buf = self._pending[fd]
-                buf += chunk
-                while b"\n" in buf:
-                    line, _, rest = bytes(buf).partition(b"\n")
-                    self._record("log", line.decode("utf-8", "replace"))
-                    buf[:] = rest
-        mem.write(caller, total.to_bytes(4, "little"), nwritten)
+            if buf is not None:
+                buf += ctypes.string_at(base + ptr, length)
+        if buf is not None:
+            while True:
+                cut = buf.find(b"\n")
+                if cut < 0:
+                    break
+                self._record("log", bytes(buf[:cut]).decode("utf-8", "replace"))
+                del buf[: cut + 1]
+        if 0 <= nwritten <= size - 4:
+            ctypes.memmove(base + nwritten, total.to_bytes(4, "little"), 4)
         return 0
 
     def _flush_output(self) -> None:
@@ -339,6 +403,7 @@ class WasmInstance:
         return seg
 
     def _begin(self, cap: int) -> None:
+        self.loaded.running[0] = self
         self._cap = cap
         self._effects = []
         self.store.set_fuel(cap)
