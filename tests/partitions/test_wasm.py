@@ -310,3 +310,80 @@ def test_trace_log_records_carry_the_thread(tmp_path: Path) -> None:
         names = reader.thread_names
         logs = [(r[1], names[r[2]], r[3]) for r in reader.records(ev.LOG)]
     assert logs[:2] == [(5_715, "nbody", "-0.169075164"), (25_984, "nbody", "-0.169073022")]
+
+
+def test_reactors_notify_and_call_in_simulated_order(tmp_path: Path) -> None:
+    """control.wasm notifies the store on every tick; filter.wasm calls it on every sample;
+    the store (server.wasm, passive, higher priority) logs each notification at once."""
+    text = f"""
+[system]
+duration = "2500us"
+[[protection_domain]]
+name = "store"
+priority = 200
+passive = true
+wasm = "{APPS / "server.wasm"}"
+[[protection_domain]]
+name = "control"
+priority = 120
+budget = "500us"
+period = "1ms"
+wasm = "{APPS / "control.wasm"}"
+irq = [ {{ id = 0, period = "1ms" }} ]
+[[protection_domain]]
+name = "filter"
+priority = 100
+budget = "500us"
+period = "1ms"
+wasm = "{APPS / "filter.wasm"}"
+irq = [ {{ id = 0, period = "1ms", offset = "500us" }} ]
+[[channel]]
+ends = [ {{ pd = "control", id = 1 }}, {{ pd = "store", id = 5 }} ]
+[[channel]]
+ends = [ {{ pd = "filter", id = 2, pp = true }}, {{ pd = "store", id = 0 }} ]
+"""
+    sim, ids = simulate(text, tmp_path)
+    names = {v: k for k, v in ids.items()}
+    logs = [(r[1], names[r[2]], r[3]) for r in records(sim, ev.LOG)]
+    notify_at = [r[1] for r in records(sim, ev.SIGNAL, ids["control"])]
+    # each tick, control.c runs its PID step (84 units of fuel), calls microkit_notify(1),
+    # then simulates the plant (87 000 more); the first tick waits for its init (4..8 ns).
+    # The notification wakes the higher-priority store at once; its notified() logs after
+    # 124 units of fuel. The filter, lowest, runs its init only after control's first tick.
+    assert notify_at == [8 + 84, 1 * MS + 84, 2 * MS + 84]
+    assert logs == [
+        (4, "store", "server: init"),
+        (8, "control", "control: init"),
+        (92 + 124, "store", "server: notified ch=5"),
+        (87_303 + 4, "filter", "filter: init"),
+        (1 * MS + 84 + 124, "store", "server: notified ch=5"),
+        (2 * MS + 84 + 124, "store", "server: notified ch=5"),
+    ]
+    calls = [(r[1], r[4]) for r in records(sim, ev.IPC_CALL, ids["filter"])]
+    assert [t for t, _ in calls] == sorted(t for t, _ in calls)
+    assert {dest for _, dest in calls} == {ids["store"]}
+    assert len(calls) == 2  # samples at 0.5 ms and 1.5 ms (2.5 ms is the end)
+
+
+def test_fault_channel_notifies_a_handler(tmp_path: Path) -> None:
+    text = f"""
+[system]
+duration = "2ms"
+[[protection_domain]]
+name = "trap"
+priority = 100
+wasm = "{APPS / "trap.wasm"}"
+fault_channel = 3
+irq = [ {{ id = 0, period = "1ms", offset = "100us" }} ]
+[[protection_domain]]
+name = "watchdog"
+priority = 200
+notified = {{ 7 = [ {{ compute = "5us" }} ] }}
+[[channel]]
+ends = [ {{ pd = "trap", id = 3 }}, {{ pd = "watchdog", id = 7 }} ]
+"""
+    sim, ids = simulate(text, tmp_path)
+    faults = [r[1] for r in records(sim, ev.FAULT, ids["trap"])]
+    starts = [r[1] for r in records(sim, ev.JOB_START, ids["watchdog"])]
+    assert len(faults) == 2
+    assert starts[1:] == faults  # the watchdog's notified(7) runs the moment each fault lands
