@@ -86,7 +86,8 @@ def simulated(text: str, folder: Path, repeat: int = REPEAT) -> float:
     return best(run, repeat)
 
 
-def command_system(path: Path, args: list[str], jobs: int, period_us: int) -> str:
+def periodic_system(job: str, jobs: int, period_us: int) -> str:
+    """One partition released every ``period_us`` for ``jobs`` jobs, running ``job``."""
     return f"""
 [system]
 duration = "{jobs * period_us}us"
@@ -96,22 +97,16 @@ priority = 10
 budget = "{period_us}us"
 period = "{period_us}us"
 release = {{ period = "{period_us}us" }}
-job = {{ wasm = "{path}", args = {json.dumps(args)} }}
+job = {job}
 """
+
+
+def command_system(path: Path, args: list[str], jobs: int, period_us: int) -> str:
+    return periodic_system(f'{{ wasm = "{path}", args = {json.dumps(args)} }}', jobs, period_us)
 
 
 def compute_system(jobs: int, period_us: int, compute_ns: int) -> str:
-    return f"""
-[system]
-duration = "{jobs * period_us}us"
-[[partition]]
-name = "job"
-priority = 10
-budget = "{period_us}us"
-period = "{period_us}us"
-release = {{ period = "{period_us}us" }}
-job = {{ compute = "{compute_ns}ns" }}
-"""
+    return periodic_system(f'{{ compute = "{compute_ns}ns" }}', jobs, period_us)
 
 
 def main() -> int:
