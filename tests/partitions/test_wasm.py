@@ -387,3 +387,17 @@ ends = [ {{ pd = "trap", id = 3 }}, {{ pd = "watchdog", id = 7 }} ]
     starts = [r[1] for r in records(sim, ev.JOB_START, ids["watchdog"])]
     assert len(faults) == 2
     assert starts[1:] == faults  # the watchdog's notified(7) runs the moment each fault lands
+
+
+def test_no_module_thread_outlives_the_run(tmp_path: Path) -> None:
+    """filter.wasm suspends in ppcall on a worker thread; a run that ends while it waits
+    must not leave that thread behind."""
+    import threading
+
+    text = _reactors(tmp_path).replace('duration = "60ms"', 'duration = "120ns"')
+    sim, ids = simulate(text, tmp_path)
+    # the filter calls the store at 100 ns; the store is still serving it when the run ends
+    # at 120 ns, so the filter's module is suspended in ppcall
+    assert [r[1] for r in records(sim, ev.IPC_CALL, ids["filter"])] == [100]
+    assert records(sim, ev.IPC_REPLY) == []
+    assert not [t for t in threading.enumerate() if t.name == "wasm-module"]

@@ -368,8 +368,13 @@ class BuiltSystem:
             rt.sink = sink
 
     def finish(self, end: int) -> None:
+        """Record what the end of the run decides (misses), then close every program, which
+        lets a WebAssembly module suspended in a host call unwind and its thread end."""
         for rt in self.runtimes:
             rt.finish(end)
+        for t in self.kernel.threads:
+            if t.program is not None:
+                t.program.close()
 
 
 def _no_job() -> Iterator[Any]:
