@@ -13,6 +13,7 @@ import structlog
 from rich.console import Console
 
 from sporadic.kernel.objects import SimulationError
+from sporadic.partitions.analysis import analyse
 from sporadic.partitions.description import DescriptionError, System, load
 from sporadic.partitions.microkit import MicrokitError
 from sporadic.partitions.units import format_duration, parse_duration
@@ -139,6 +140,32 @@ def cmd_check(args: argparse.Namespace) -> int:
             note,
         )
     console.print(table)
+    verdicts = analyse(system)
+    if verdicts:
+        rta = Table(title="response-time analysis (fixed priorities, synchronous release)")
+        for col in (
+            "partition",
+            "WCET",
+            "period",
+            "deadline",
+            "R (classic)",
+            "R (budgets)",
+            "notes",
+        ):
+            rta.add_column(col)
+        by_name = {p.name: p for p in system.partitions}
+        for v in verdicts:
+            rel = by_name[v.name].release
+            rta.add_row(
+                v.name,
+                format_duration(v.wcet) if v.wcet else "-",
+                format_duration(rel.period),
+                format_duration(rel.deadline),
+                format_duration(v.response) if v.response else "misses",
+                format_duration(v.with_budgets) if v.with_budgets else "misses",
+                v.note,
+            )
+        console.print(rta)
     for w in (system.microkit or {}).get("warnings", ()):
         console.print(f"[yellow]warning:[/yellow] {w}")
     return 0

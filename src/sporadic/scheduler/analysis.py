@@ -1,8 +1,11 @@
 """Response-time analysis for fixed-priority preemptive scheduling (Joseph and Pandya; Audsley
 et al.): the reference the simulator is checked against.
 
-``R = C + sum over higher-priority j of ceil(R / T_j) * C_j``, iterated to a fixed point. Exact
-integers, no floats. Tasks with equal priorities are not handled (RTA assumes distinct ones).
+``R = C + sum over higher-priority j of I_j(R)``, iterated to a fixed point, with the classic
+``I_j(R) = ceil(R / T_j) * C_j``. A task whose scheduling context throttles it (budget ``B_j``
+below period ``P_j``, constant bandwidth: at most ``B_j`` in any window of ``P_j``) interferes at
+most ``ceil(R / P_j) * B_j``, so ``I_j`` is the smaller of the two: this is what budgets buy the
+tasks below. Exact integers, no floats. Priorities must be distinct.
 """
 
 from __future__ import annotations
@@ -19,6 +22,15 @@ class Task:
     period: int
     deadline: int
     priority: int
+    budget: int | None = None  # the SC's budget and period, when it throttles the task
+    budget_period: int | None = None
+
+    def interference(self, window: int) -> int:
+        """The most CPU this task can take from lower priorities in ``window``."""
+        jobs = -(-window // self.period) * self.wcet
+        if self.budget is None or self.budget_period is None:
+            return jobs
+        return min(jobs, -(-window // self.budget_period) * self.budget)
 
 
 def response_times(tasks: list[Task]) -> dict[str, int | None]:
@@ -29,9 +41,9 @@ def response_times(tasks: list[Task]) -> dict[str, int | None]:
     out: dict[str, int | None] = {}
     for task in tasks:
         higher = [h for h in tasks if h.priority > task.priority]
-        r = task.wcet + sum(h.wcet for h in higher)
+        r = task.wcet + sum(h.interference(1) for h in higher)
         while True:
-            nxt = task.wcet + sum(-(-r // h.period) * h.wcet for h in higher)
+            nxt = task.wcet + sum(h.interference(r) for h in higher)
             if nxt == r or nxt > task.deadline:
                 break
             r = nxt

@@ -1,0 +1,67 @@
+"""`sporadic check`'s response-time analysis: classic, and bounded by the budgets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sporadic.cli import main
+from sporadic.partitions.analysis import analyse
+from sporadic.partitions.description import load, load_text
+from sporadic.scheduler.analysis import Task, response_times
+from sporadic.simulation import Simulation
+from sporadic.traces import TraceReader, summarize
+
+ROOT = Path(__file__).resolve().parents[2]
+US = 1_000
+
+
+def test_budget_bounds_interference() -> None:
+    """A 4 ms job throttled to 500 us every 5 ms takes at most 500 us from each 1 ms window of
+    the task below, instead of 4 ms."""
+    hog = Task("hog", 4000 * US, 5000 * US, 5000 * US, 2)
+    victim = Task("victim", 250 * US, 1000 * US, 1000 * US, 1)
+    assert response_times([hog, victim]) == {"hog": 4000 * US, "victim": None}
+    capped = Task("hog", 4000 * US, 5000 * US, 5000 * US, 2, 500 * US, 5000 * US)
+    assert capped.interference(1000 * US) == 500 * US
+    assert capped.interference(5001 * US) == 1000 * US
+    assert response_times([capped, victim])["victim"] == 750 * US
+
+
+def test_vehicle_analysis_bounds_the_simulation(tmp_path: Path) -> None:
+    system = load(ROOT / "examples" / "vehicle" / "vehicle.toml")
+    verdicts = {v.name: v for v in analyse(system)}
+    control = verdicts["control"]
+    # classic RTA: fusion's 4 ms WCET alone breaks control's 1 ms deadline
+    assert (control.wcet, control.response) == (250 * US, None)
+    # with budgets: control 250 + fusion 500 + the watchdog's 100 us (its budget per 1 ms)
+    assert control.with_budgets == 850 * US
+    assert verdicts["fusion"].note == "budget below WCET"
+    trace = tmp_path / "v.trace"
+    Simulation(system, trace).run()
+    with TraceReader(trace) as reader:
+        simulated = summarize(reader)["tasks"]["control"]["response"]["max"]
+    assert simulated == 756_339 <= control.with_budgets
+
+
+def test_equal_priorities_are_not_analysed() -> None:
+    text = """
+[[partition]]
+name = "a"
+priority = 5
+release = { period = "1ms" }
+job = { compute = "100us" }
+[[partition]]
+name = "b"
+priority = 5
+release = { period = "1ms" }
+job = { compute = "100us" }
+"""
+    assert [v.note for v in analyse(load_text(text))] == ["equal priorities"] * 2
+
+
+def test_check_prints_both_analyses(capsys) -> None:
+    assert main(["check", str(ROOT / "examples" / "vehicle" / "vehicle.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "response-time analysis" in out
+    row = next(line for line in out.splitlines() if "control" in line and "misses" in line)
+    assert "850us" in row
