@@ -13,7 +13,7 @@ end of the running thread's current compute action. Kernel entries take ``entry_
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from sporadic.kernel import events as ev
@@ -555,9 +555,6 @@ class Kernel:
             if t.name == name:
                 return t
         raise KeyError(name)
-
-    def runnable_threads(self) -> Iterable[TCB]:
-        return (t for t in self.threads if _RUNNABLE[t.state])
 
 
 __all__ = [
