@@ -401,3 +401,46 @@ def test_no_module_thread_outlives_the_run(tmp_path: Path) -> None:
     assert [r[1] for r in records(sim, ev.IPC_CALL, ids["filter"])] == [100]
     assert records(sim, ev.IPC_REPLY) == []
     assert not [t for t in threading.enumerate() if t.name == "wasm-module"]
+
+
+@pytest.mark.parametrize(
+    ("field", "message"),
+    [
+        ('memory = "lots"', 'memory: a size such as "16MiB" or bytes'),
+        ('on_fault = "explode"', "on_fault: restart or stop"),
+        ("fault_channel = 70", "fault_channel: a channel id 0..61"),
+        ('max_job_time = "soon"', "max_job_time"),
+    ],
+)
+def test_wasm_limit_errors_name_the_field(field: str, message: str, tmp_path: Path) -> None:
+    from sporadic.partitions.description import DescriptionError
+
+    text = (
+        f'[[partition]]\nname = "p"\npriority = 1\n{field}\n'
+        f'release = {{ period = "1ms" }}\njob = {{ wasm = "{APPS / "hello.wasm"}" }}\n'
+    )
+    with pytest.raises(DescriptionError) as info:
+        load_text(text, str(tmp_path / "w.toml"))
+    assert message in str(info.value)
+    assert f"{tmp_path / 'w.toml'}:4:" in str(info.value)
+
+
+def test_missing_module_file_is_a_description_error(tmp_path: Path) -> None:
+    from sporadic.partitions.description import DescriptionError
+
+    text = '[[partition]]\nname = "p"\npriority = 1\nrelease = { period = "1ms" }\n'
+    text += 'job = { wasm = "nowhere.wasm" }\n'
+    with pytest.raises(DescriptionError, match="nowhere.wasm does not exist") as info:
+        load_text(text, str(tmp_path / "w.toml"))
+    assert info.value.line == 5
+
+
+def test_sizes() -> None:
+    from sporadic.partitions.description import _Loader
+
+    loader = _Loader("x.toml", "")
+    loc = ("p", 0, "p")
+    assert loader.size({"m": "16MiB"}, "m", 0, loc) == 16 * 1024 * 1024
+    assert loader.size({"m": "64KiB"}, "m", 0, loc) == 65536
+    assert loader.size({"m": 4096}, "m", 0, loc) == 4096
+    assert loader.size({}, "m", 7, loc) == 7

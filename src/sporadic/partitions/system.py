@@ -8,7 +8,8 @@ is still running starts as soon as that one completes (its latency counts the wa
 
 A partition named as another's ``timeout_handler`` runs one job per timeout fault: it receives the
 fault on an endpoint, computes its ``fault_job`` time, and replies to restart or stop the faulted
-partition.
+partition. A partition's job may also be a WebAssembly command, one fresh instance per job.
+Scripted threads and Microkit protection domains (``microkit_runtime``) are built here too.
 """
 
 from __future__ import annotations
