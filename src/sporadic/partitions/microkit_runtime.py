@@ -99,9 +99,10 @@ class PDRuntime(JobLog):
         self.seq += 1
         self.released = released
         self.sink((ev.JOB_RELEASE, released, self.tcb.id, self.seq, released + self.deadline))
-        yield sc.Probe(self._start)
+        kernel = self.kernel
+        self._start(kernel.hw)  # runs at the dispatch: see PartitionRuntime.program
         faulted = yield from body()
-        yield sc.Probe(self._abort if faulted else self._end)
+        (self._abort if faulted else self._end)(kernel.hw)
 
     def _abort(self, t: int) -> None:
         """A faulted run never completes: a miss, if it had a deadline to miss."""

@@ -96,22 +96,24 @@ class PartitionRuntime(JobLog):
         self.complete(t, seq, dl)
 
     def program(self) -> Iterator[Any]:
+        """Wait for releases, then run every pending job. Code between two yields runs when
+        the kernel asks the thread for its next action, so ``kernel.hw`` is the simulated time
+        it happens at: the job's first dispatch, the end of its last compute step."""
         wait = sc.Wait(self.ntfn)
-        start = sc.Probe(self._start)
-        end = sc.Probe(self._end)
         pending = self.pending
         job = self.job
+        kernel = self.kernel
         while not self.stopped:
             yield wait
             while pending and not self.stopped:
-                yield start
+                self._start(kernel.hw)
                 self.aborted = False
                 for action in job():
                     yield action
                     if self.aborted:
                         break
                 else:
-                    yield end
+                    self._end(kernel.hw)
 
     def finish(self, end: int) -> None:
         """At the end of the run: jobs whose deadline has passed without completion are misses."""
@@ -161,14 +163,13 @@ class FaultHandlerRuntime(JobLog):
         self.complete(t, seq, dl)
 
     def program(self) -> Iterator[Any]:
-        start = sc.Probe(self._start)
-        end = sc.Probe(self._end)
         reply_recv = sc.ReplyRecv(self.ep, self.label)
+        kernel = self.kernel
         self.tcb_message = yield sc.Recv(self.ep)
         while True:
-            yield start
+            self._start(kernel.hw)
             yield self.compute()
-            yield end
+            self._end(kernel.hw)
             self.tcb_message = yield reply_recv
 
     def finish(self, end: int) -> None:

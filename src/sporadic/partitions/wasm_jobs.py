@@ -39,15 +39,11 @@ class Player:
         self.tcb = tcb
         self.notify = notify
         self.ppcall = ppcall
-        self.clock = 0
-        self._tick = sc.Probe(self._set_clock)
 
-    def _set_clock(self, t: int) -> None:
-        self.clock = t
-
-    def _log(self, line: str) -> sc.Probe:
-        tid = self.tcb.id
-        return sc.Probe(lambda t: self.kernel.sink((ev.LOG, t, tid, line)))
+    @property
+    def clock(self) -> int:
+        """Simulated now: the generator only runs when the kernel steps this thread."""
+        return self.kernel.hw
 
     def play(
         self,
@@ -61,7 +57,8 @@ class Player:
         """Yield the actions of one run; its value (StopIteration) is the final segment."""
         engine = self.engine
         ns = engine.ns
-        yield self._tick
+        sink = self.kernel.sink
+        tid = self.tcb.id
 
         def cap_at(t: int, used_fuel: int) -> int:
             left = max_job_time - ns(used_fuel)
@@ -79,7 +76,7 @@ class Player:
                     yield sc.Compute(delta)
                 prev = e.fuel
                 if e.kind == "log":
-                    yield self._log(e.value)
+                    sink((ev.LOG, self.clock, tid, e.value))
                 elif e.kind == "notify" and self.notify is not None:
                     action = self.notify(e.value)
                     if action is not None:
@@ -89,13 +86,11 @@ class Player:
                 yield sc.Compute(delta)
             if seg.done:
                 if seg.trap is not None:
-                    yield self._tick
-                    self.kernel.sink((ev.FAULT, self.clock, self.tcb.id, job, seg.trap))
+                    sink((ev.FAULT, self.clock, tid, job, seg.trap))
                 return seg
             kind, value = seg.request
             answer: Any = None
             if kind == "now":
-                yield self._tick
                 answer = self.clock
             elif kind == "yield":
                 yield sc.Yield()
@@ -109,5 +104,4 @@ class Player:
                     words = reply.words if isinstance(reply, Message) else ()
                     inst.mrs[: len(words)] = list(words)
                     answer = len(words)
-            yield self._tick
             seg = runs.send((answer, cap_at(self.clock, seg.fuel_end)))
