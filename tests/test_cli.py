@@ -125,3 +125,29 @@ def test_trace_header_id_tables(tmp_path: Path, capsys) -> None:
     assert (logger["name"], logger["period"]) == ("logger", 0)  # budget == period: round robin
     assert header["system"]["partitions"][2]["release"]["period"] == 1_000_000
     assert (header["format"], header["version"], header["time_unit"]) == ("sporadic-trace", 1, "ns")
+
+
+def test_a_failing_run_leaves_a_readable_truncated_trace(tmp_path: Path, capsys) -> None:
+    """A thread whose script loops without computing stops the run with a clear error; the
+    trace keeps what happened before."""
+    from sporadic.traces.reader import TraceReader
+
+    desc = tmp_path / "loop.toml"
+    desc.write_text(
+        '[system]\nduration = "10ms"\n'
+        '[[thread]]\nname = "worker"\npriority = 10\nsc = { budget = "1ms", period = "1ms" }\n'
+        'script = [ { compute = "2ms" }, { loop = [ { mark = "busy" } ] } ]\n'
+    )
+    trace = tmp_path / "loop.trace"
+    assert main(["run", str(desc), "-o", str(trace)]) == 2
+    err = capsys.readouterr().err
+    assert "thread 'worker' makes no progress at t=2000000 ns" in err
+    assert "truncated" in err
+    with TraceReader(trace) as reader:
+        records = list(reader)
+        assert reader.truncated is True
+    # dispatched at 0; its round-robin slice ran out at 1 ms; at 2 ms the compute ends (before
+    # the timer, which it ties with) and the marks begin
+    assert [r[1] for r in records if r[0] == 4] == [0]  # switch
+    assert [r[1] for r in records if r[0] == 8] == [1_000_000]  # budget exhausted
+    assert records[-1][0] == 13 and records[-1][1] == 2_000_000  # a mark

@@ -188,7 +188,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check":
             return cmd_check(args)
         return cmd_report(args)
-    except (DescriptionError, MicrokitError, WasmError, TraceFormatError, SimulationError) as e:
+    except SimulationError as e:
+        print(f"sporadic: error: {e}", file=sys.stderr)
+        print("sporadic: the trace holds everything up to that point (truncated)", file=sys.stderr)
+        return 2
+    except (DescriptionError, MicrokitError, WasmError, TraceFormatError) as e:
         print(f"sporadic: error: {e}", file=sys.stderr)
         return 2
     except FileNotFoundError as e:

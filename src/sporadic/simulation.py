@@ -7,7 +7,9 @@ keep running beside a long simulation without any await on the kernel's hot path
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -70,17 +72,29 @@ class Simulation:
     def run(self) -> int:
         """Run to the end and close the trace."""
         end = self.system.duration
-        self.kernel.run(end)
+        with self._keeping_records_on_error():
+            self.kernel.run(end)
         self.close(end)
         return end
+
+    @contextlib.contextmanager
+    def _keeping_records_on_error(self) -> Iterator[None]:
+        """A run that fails still leaves a readable (truncated) trace of what happened."""
+        try:
+            yield
+        except BaseException:
+            if self.writer is not None:
+                self.writer.abandon()
+            raise
 
     async def run_async(self, slice_ns: int = SLICE) -> int:
         """Run to the end under trio, with a checkpoint every ``slice_ns`` of simulated time."""
         end = self.system.duration
         t = self.kernel.hw
-        while t < end:
-            t = self.kernel.run(min(end, t + slice_ns))
-            await trio.lowlevel.checkpoint()
+        with self._keeping_records_on_error():
+            while t < end:
+                t = self.kernel.run(min(end, t + slice_ns))
+                await trio.lowlevel.checkpoint()
         self.close(end)
         return end
 

@@ -105,6 +105,12 @@ class TraceWriter:
         self._buf += self._pack(footer)
         self._finish()
 
+    def abandon(self) -> None:
+        """The run failed: keep every record written so far, but no footer, so that readers
+        see a truncated trace (and can read it up to its last record)."""
+        if not self._closed:
+            self._finish()
+
     def _finish(self) -> None:
         """Flush what is buffered and close (or flush) the file, footer or not."""
         self._total = self.records
