@@ -586,7 +586,11 @@ class _Loader:
         parts = self.get(data, "partition", list, [], ("partition", 0, "[[partition]]"))
         threads = self.get(data, "thread", list, [], ("thread", 0, "[[thread]]"))
         names: dict[str, str] = {}
-        handlers = {p.get("timeout_handler") for p in parts if isinstance(p, dict)}
+        handlers = {
+            p["timeout_handler"]
+            for p in parts
+            if isinstance(p, dict) and isinstance(p.get("timeout_handler"), str)
+        }
         partitions = tuple(
             self.partition(i, p, kernel, num_domains, names, handlers) for i, p in enumerate(parts)
         )
