@@ -444,3 +444,37 @@ def test_sizes() -> None:
     assert loader.size({"m": "64KiB"}, "m", 0, loc) == 65536
     assert loader.size({"m": 4096}, "m", 0, loc) == 4096
     assert loader.size({}, "m", 7, loc) == 7
+
+
+@pytest.mark.parametrize(("reply", "stopped"), [("restart", False), ("stop", True)])
+def test_partition_fault_goes_to_its_handler(reply: str, stopped: bool, tmp_path: Path) -> None:
+    """A trapping WASI job sends its fault to a handler partition, like a fault IPC; the
+    handler's reply decides whether the partition goes on."""
+    trap = tmp_path / "trap.wasm"
+    trap.write_bytes(wasmtime.wat2wasm('(module (func (export "_start") unreachable))'))
+    text = f"""
+[system]
+duration = "3500us"
+[[partition]]
+name = "job"
+priority = 10
+release = {{ period = "1ms" }}
+job = {{ wasm = "{trap}" }}
+fault_handler = "watchdog"
+[[partition]]
+name = "watchdog"
+priority = 200
+budget = "100us"
+period = "1ms"
+fault_job = {{ compute = "20us", reply = "{reply}" }}
+"""
+    sim, ids = simulate(text, tmp_path)
+    faults = [r[1] for r in records(sim, ev.FAULT, ids["job"])]
+    handled = [(r[1], r[3]) for r in records(sim, ev.JOB_RELEASE, ids["watchdog"])]
+    if stopped:
+        assert faults == [1]  # the first job traps at once (1 unit of fuel); then it stops
+        assert records(sim, ev.THREAD_EXIT, ids["job"])
+    else:
+        assert faults == [1, 1 * MS + 1, 2 * MS + 1, 3 * MS + 1]
+    # the watchdog gets each fault the moment it is raised, as one of its jobs
+    assert handled == [(t, n) for n, t in enumerate(faults, 1)]

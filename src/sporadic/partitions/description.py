@@ -87,7 +87,9 @@ class WasmSpec:
 
     ``path`` is resolved against the description's folder. ``on_fault``: ``restart`` (the
     faulting job is abandoned, the next one runs), ``stop`` (the partition stops for good).
-    ``fault_channel``: a PD also notifies this channel when it faults.
+    ``fault_channel``: a PD also notifies this channel when it faults. ``fault_handler``: a
+    partition's fault goes, like a fault IPC, to that handler partition, whose reply decides
+    (``restart``/``abort``: go on; ``stop``: stop).
     """
 
     path: str
@@ -97,6 +99,7 @@ class WasmSpec:
     max_job_time: int = 1_000_000_000
     on_fault: str = "restart"
     fault_channel: int | None = None
+    fault_handler: str | None = None
 
 
 @dataclass(frozen=True)
@@ -587,9 +590,10 @@ class _Loader:
         threads = self.get(data, "thread", list, [], ("thread", 0, "[[thread]]"))
         names: dict[str, str] = {}
         handlers = {
-            p["timeout_handler"]
+            p[key]
             for p in parts
-            if isinstance(p, dict) and isinstance(p.get("timeout_handler"), str)
+            for key in ("timeout_handler", "fault_handler")
+            if isinstance(p, dict) and isinstance(p.get(key), str)
         }
         partitions = tuple(
             self.partition(i, p, kernel, num_domains, names, handlers) for i, p in enumerate(parts)
@@ -715,7 +719,7 @@ class _Loader:
             fault_job = FaultJob(Distribution("fixed", (0,)), "restart")
         if release is None and name not in handlers:
             self.error(
-                loc, "release", loc[2], "release: missing (only a timeout_handler may omit it)"
+                loc, "release", loc[2], "release: missing (only a fault handler may omit it)"
             )
         handler = self.get(d, "timeout_handler", str, None, loc)
         return Partition(
@@ -755,6 +759,7 @@ class _Loader:
             max_job_time=self.duration(limits, "max_job_time", 1_000_000_000, loc),
             on_fault=on_fault,
             fault_channel=fault_channel,
+            fault_handler=self.get(limits, "fault_handler", str, None, loc),
         )
 
     def size(self, d: dict, key: str, default: int, loc: tuple) -> int:
@@ -927,23 +932,23 @@ class _Loader:
         by_name = {p.name: p for p in partitions}
         for i, p in enumerate(partitions):
             loc = ("partition", i, f'partition "{p.name}"')
-            if p.timeout_handler is not None:
-                h = by_name.get(p.timeout_handler)
+            refs = {"timeout_handler": p.timeout_handler}
+            if p.wasm is not None:
+                refs["fault_handler"] = p.wasm.fault_handler
+            for key, target in refs.items():
+                if target is None:
+                    continue
+                h = by_name.get(target)
                 if h is None:
-                    self.error(
-                        loc,
-                        "timeout_handler",
-                        loc[2],
-                        f"timeout_handler: no partition named {p.timeout_handler!r}",
-                    )
+                    self.error(loc, key, loc[2], f"{key}: no partition named {target!r}")
                 if h is p:
-                    self.error(loc, "timeout_handler", loc[2], "a partition cannot handle itself")
+                    self.error(loc, key, loc[2], "a partition cannot handle itself")
                 if h.release is not None:
                     self.error(
                         loc,
-                        "timeout_handler",
+                        key,
                         loc[2],
-                        f"timeout_handler: {h.name!r} has periodic releases; a handler runs "
+                        f"{key}: {h.name!r} has periodic releases; a handler runs "
                         "only when faults arrive",
                     )
         objects = set(names) | set(self.notifications) | set(self.waitables) | set(self.endpoints)
@@ -1112,7 +1117,14 @@ THREAD_TARGET_OPS = {
     "bind_notification",
     "unbind_notification",
 }
-WASM_LIMIT_FIELDS = {"memory", "tables", "max_job_time", "on_fault", "fault_channel"}
+WASM_LIMIT_FIELDS = {
+    "memory",
+    "tables",
+    "max_job_time",
+    "on_fault",
+    "fault_channel",
+    "fault_handler",
+}
 PARTITION_FIELDS = {
     *WASM_LIMIT_FIELDS,
     "name",

@@ -33,6 +33,8 @@ from sporadic.partitions.wasm import WasmEngine
 from sporadic.partitions.wasm_jobs import Player
 from sporadic.scheduler.domains import DomainSchedule
 
+FAULT_WASM = 100  # the label of the fault message a WebAssembly partition sends its handler
+
 # Fault-reply labels: 0 restarts the thread, anything else leaves it Inactive. "abort" restarts
 # it at the top of its job loop, as a handler that rewrites the registers in its reply would.
 REPLY_LABELS = {"restart": 0, "abort": 0, "stop": 1}
@@ -66,16 +68,22 @@ class PartitionRuntime(JobLog):
         self.stopped = False
 
     def abort(self, t: int) -> None:
-        """Abandon the current job: the thread restarts at the top of its job loop."""
+        """Abandon the current job from outside (a fault handler's reply): the thread restarts
+        at the top of its job loop."""
+        if self.give_up(t):
+            self.aborted = True
+            self.tcb.remaining = 0
+            self.tcb.retry = None
+
+    def give_up(self, t: int) -> bool:
+        """Record that the current job will never complete (a miss); False if there is none."""
         if self.current is None:
-            return
+            return False
         seq, _, dl = self.current
         self.current = None
-        self.aborted = True
-        self.tcb.remaining = 0
-        self.tcb.retry = None
         self.sink((ev.JOB_ABORT, t, self.tcb.id, seq))
         self.sink((ev.DEADLINE_MISS, t, self.tcb.id, seq, dl))
+        return True
 
     def release(self, t: int) -> None:
         """Timer interrupt handler: queue a job, signal the partition, re-arm."""
@@ -108,12 +116,19 @@ class PartitionRuntime(JobLog):
             while pending and not self.stopped:
                 self._start(kernel.hw)
                 self.aborted = False
-                for action in job():
-                    yield action
-                    if self.aborted:
+                body = job()
+                result = None
+                while True:  # ``yield from``, but an abort can cut the job short
+                    try:
+                        action = body.send(result)
+                    except StopIteration:
+                        if self.current is not None:  # not given up by the job itself
+                            self._end(kernel.hw)
                         break
-                else:
-                    self._end(kernel.hw)
+                    result = yield action
+                    if self.aborted:
+                        body.close()
+                        break
 
     def finish(self, end: int) -> None:
         """At the end of the run: jobs whose deadline has passed without completion are misses."""
@@ -193,6 +208,7 @@ class BuiltSystem:
         )
         self.runtimes: list[Any] = []
         self._engine: WasmEngine | None = None
+        self.fault_endpoints: dict[str, Endpoint] = {}
         self.objects: dict[str, Any] = {}
         for name in system.notifications:
             self.objects[name] = k.create_notification(name)
@@ -219,7 +235,7 @@ class BuiltSystem:
 
     def _build_partitions(self) -> None:
         k, system = self.kernel, self.system
-        handler_eps: dict[str, Endpoint] = {}
+        handler_eps = self.fault_endpoints
         for p in system.partitions:
             if p.fault_job is not None:
                 handler_eps[p.name] = k.create_endpoint(f"{p.name}.faults")
@@ -252,7 +268,7 @@ class BuiltSystem:
                     job=compiler.compile(p.job) if p.wasm is None else _no_job,
                 )
                 if p.wasm is not None:
-                    rt.job = self._wasm_job(rt, p.wasm)
+                    rt.job = self._wasm_job(rt, p.wasm, index + 1)
                 k.add_timer(p.release.offset, index, rt.release)
             if p.timeout_handler is not None:
                 t.timeout_handler = handler_eps[p.timeout_handler]
@@ -304,21 +320,36 @@ class BuiltSystem:
             self._engine = WasmEngine(self.system.fuel_per_us)
         return self._engine
 
-    def _wasm_job(self, rt: PartitionRuntime, spec: WasmSpec) -> Callable[[], Iterator[Any]]:
-        """A WASI command as a periodic job: a fresh instance per job, ``_start`` to the end."""
+    def _wasm_job(
+        self, rt: PartitionRuntime, spec: WasmSpec, badge: int
+    ) -> Callable[[], Iterator[Any]]:
+        """A WASI command as a periodic job: a fresh instance per job, ``_start`` to the end.
+        A fault goes to ``spec.fault_handler`` (if any) with ``badge``, as a fault IPC would."""
         engine = self.wasm_engine()
         loaded = load_checked(engine, spec.path, "command", rt.tcb.name)
         argv = [Path(spec.path).name, *spec.args]
         loaded.instantiate(argv, spec.memory, spec.tables)  # reject bad limits at load time
         player = Player(engine, self.kernel, rt.tcb)
+        handler_ep = self.fault_endpoints.get(spec.fault_handler) if spec.fault_handler else None
+        badge = (
+            self.system.partitions.index(
+                next(p for p in self.system.partitions if p.name == rt.tcb.name)
+            )
+            + 1
+        )
 
         def job() -> Iterator[Any]:
             seq, _, deadline = rt.current
             inst = loaded.instantiate(argv, spec.memory, spec.tables)
             seg = yield from player.play(inst, "_start", (), deadline, spec.max_job_time, seq)
             if seg.trap is not None:
-                rt.abort(player.clock)
-                if spec.on_fault == "stop":
+                rt.give_up(player.clock)
+                stop = spec.on_fault == "stop"
+                if handler_ep is not None:
+                    # like a fault IPC: the handler's reply label decides (0: go on)
+                    reply = yield sc.Call(handler_ep, badge, FAULT_WASM, (seq,))
+                    stop = getattr(reply, "label", 0) != 0
+                if stop:
                     rt.stopped = True
 
         return job
