@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 from sporadic.kernel import (
     Bind,
     Compute,
@@ -133,6 +131,7 @@ def test_bind_errors_and_unbind() -> None:
         10 * MS,
     )
     k.run(5 * MS)
-    assert [v for _, v in sim.marks("c")] == ["IllegalOperation", "IllegalOperation", "None", "None"]
+    results = [v for _, v in sim.marks("c")]
+    assert results == ["IllegalOperation", "IllegalOperation", "None", "None"]
     assert a.sc is spare and spare.tcb is a
     assert [r for r in sim.recs if r[0] == ev.SYSCALL_ERROR][0][3] == "Bind"
