@@ -93,7 +93,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     system = _load(args.file, args.workload)
     trace = args.output or args.file.with_suffix(".trace")
     started = time.process_time()
-    sim = simulate(system, trace, until=args.until, seed=args.seed)
+    simulate(system, trace, until=args.until, seed=args.seed)
     log.info(
         "simulated",
         system=system.name,
@@ -101,7 +101,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         cpu_s=round(time.process_time() - started, 3),
         trace=str(trace),
     )
-    del sim
     _print(_summary(trace), args.json, f"{system.name}: trace written to {trace}")
     return 0
 
