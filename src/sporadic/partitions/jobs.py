@@ -12,8 +12,10 @@ from sporadic.kernel.objects import TCB
 class JobLog:
     """Writes the job records of one thread: completion, and a miss when it came late."""
 
-    sink: Callable[[tuple], Any]
-    tcb: TCB
+    def __init__(self, kernel: Any, tcb: TCB) -> None:
+        self.kernel = kernel
+        self.sink: Callable[[tuple], Any] = kernel.sink
+        self.tcb = tcb
 
     def complete(self, t: int, seq: int, deadline: int) -> None:
         self.sink((ev.JOB_END, t, self.tcb.id, seq))

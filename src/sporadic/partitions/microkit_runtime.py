@@ -79,9 +79,7 @@ class PDRuntime(JobLog):
         handlers: dict[str, Callable[[int], Callable[[], Iterator[Any]] | None]],
         deadline: int | None,
     ) -> None:
-        self.kernel = kernel
-        self.sink = kernel.sink
-        self.tcb = tcb
+        super().__init__(kernel, tcb)
         self.ep = ep
         self.index = index
         self.passive = passive

@@ -53,9 +53,7 @@ class PartitionRuntime(JobLog):
         period: int,
         job: Callable[[], Iterator[Any]],
     ) -> None:
-        self.kernel = kernel
-        self.sink = kernel.sink
-        self.tcb = tcb
+        super().__init__(kernel, tcb)
         self.ntfn = ntfn
         self.irq = irq
         self.deadline = deadline
@@ -151,9 +149,7 @@ class FaultHandlerRuntime(JobLog):
         label: int,
         abort: Callable[[int, int], None] | None,
     ) -> None:
-        self.kernel = kernel
-        self.sink = kernel.sink
-        self.tcb = tcb
+        super().__init__(kernel, tcb)
         self.ep = ep
         self.deadline = deadline
         self.compute = compute
