@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sporadic.kernel import events as ev
+from sporadic.kernel.notification import complete_signal, maybe_return_sched_context
 from sporadic.kernel.objects import (
     BLOCKED_ON_RECEIVE,
     BLOCKED_ON_REPLY,
@@ -34,6 +35,7 @@ from sporadic.kernel.reply import (
     reply_unlink_receiver,
     sched_context_donate,
 )
+from sporadic.kernel.tcb import cancel_ipc
 
 if TYPE_CHECKING:
     from sporadic.kernel.kernel import Kernel
@@ -118,18 +120,12 @@ def receive_ipc(
     k: Kernel, t: TCB, ep: Endpoint, blocking: bool, reply: Reply | None, action: Any
 ) -> None:
     if reply is not None and reply.tcb is not None and reply.tcb is not t:
-        from sporadic.kernel.tcb import cancel_ipc
-
         cancel_ipc(k, reply.tcb)
     ntfn = t.bound_notification
     if ntfn is not None and ntfn.state == NTFN_ACTIVE:
-        from sporadic.kernel.notification import complete_signal
-
         complete_signal(k, ntfn, t)
         return
     if ntfn is not None and blocking:
-        from sporadic.kernel.notification import maybe_return_sched_context
-
         maybe_return_sched_context(k, ntfn, t)
     if ep.send_queue:
         sender = ep.send_queue.pop(0)
@@ -205,7 +201,6 @@ def handle_timeout(k: Kernel, t: TCB) -> None:
 
 
 __all__ = [
-    "BLOCKED_ON_RECEIVE",
     "do_reply_transfer",
     "handle_timeout",
     "own_reply",

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from typing import Any
 
 from sporadic.kernel import events as ev
+from sporadic.kernel.dispatch import HANDLERS
+from sporadic.kernel.endpoint import handle_timeout
 from sporadic.kernel.objects import (
     BLOCKED_ON_NOTIFICATION,
     BLOCKED_ON_RECEIVE,
@@ -32,6 +34,7 @@ from sporadic.kernel.objects import (
     SchedContext,
     SimulationError,
 )
+from sporadic.kernel.schedcontext import complete_yield_to
 from sporadic.kernel.syscalls import INF, Compute, Exit, Mark, Probe
 from sporadic.scheduler.domains import DomainSchedule
 from sporadic.scheduler.queues import NUM_PRIORITIES, ReadyQueues, ReleaseQueue
@@ -111,8 +114,6 @@ class Kernel:
         self.idle_sc.tcb = self.idle
         self.cur = self.idle
         self.cur_sc = self.idle_sc
-
-        from sporadic.kernel.dispatch import HANDLERS
 
         self._handlers = HANDLERS
 
@@ -387,8 +388,6 @@ class Kernel:
         cur = self.cur
         sc = self.cur_sc
         if can_timeout_fault and sc.period != 0 and cur.timeout_handler is not None:
-            from sporadic.kernel.endpoint import handle_timeout
-
             handle_timeout(self, cur)
         elif self.ready_and_sufficient(sc):
             self.ready.append(cur)
@@ -430,8 +429,6 @@ class Kernel:
     def _activate(self) -> None:
         cur = self.cur
         if cur.yield_to is not None:
-            from sporadic.kernel.schedcontext import complete_yield_to
-
             complete_yield_to(self, cur)
         if cur.state == RESTART:
             cur.state = RUNNING

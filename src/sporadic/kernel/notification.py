@@ -25,6 +25,7 @@ from sporadic.kernel.objects import (
     insert_by_priority,
 )
 from sporadic.kernel.reply import sched_context_donate
+from sporadic.kernel.tcb import cancel_ipc
 
 if TYPE_CHECKING:
     from sporadic.kernel.kernel import Kernel
@@ -66,8 +67,6 @@ def send_signal(k: Kernel, ntfn: Notification, badge: int, sender: TCB | None = 
     if state == NTFN_IDLE:
         t = ntfn.bound_tcb
         if t is not None and t.state == BLOCKED_ON_RECEIVE:
-            from sporadic.kernel.tcb import cancel_ipc
-
             cancel_ipc(k, t)
             t.blocked_action = None
             _wake(k, t, ntfn, badge, True)

@@ -18,6 +18,7 @@ from sporadic.kernel.objects import (
     KernelError,
     insert_by_priority,
 )
+from sporadic.kernel.reply import reply_remove_tcb
 
 if TYPE_CHECKING:
     from sporadic.kernel.kernel import Kernel
@@ -47,8 +48,6 @@ def cancel_ipc(k: Kernel, t: TCB) -> None:
             t.reply.tcb = None
             t.reply = None
     elif state == BLOCKED_ON_REPLY:
-        from sporadic.kernel.reply import reply_remove_tcb
-
         reply_remove_tcb(k, t)
         return
     else:
