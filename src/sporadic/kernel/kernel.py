@@ -236,9 +236,7 @@ class Kernel:
             self.postpone(sc)
 
     def _awaken(self) -> None:
-        release = self.release
-        while release.keys and release.keys[0][0] <= self.now:
-            t = release.pop_ready(self.now)
+        while (t := self.release.pop_ready(self.now)) is not None:
             self.sink((ev.REFILL_RELEASE, self.now, t.id, t.sc.id))
             self.possible_switch_to(t)
             self.reprogram = True
