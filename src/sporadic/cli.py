@@ -12,17 +12,17 @@ from pathlib import Path
 import structlog
 from rich.console import Console
 
+from sporadic.analysis.check import analyse
+from sporadic.description.loader import DescriptionError, System, load
 from sporadic.kernel.objects import SimulationError
-from sporadic.partitions.analysis import analyse
-from sporadic.partitions.description import DescriptionError, System, load
-from sporadic.partitions.microkit import MicrokitError
-from sporadic.partitions.units import format_duration, parse_duration
-from sporadic.partitions.wasm import WasmError
-from sporadic.partitions.workload import load_system_file
+from sporadic.microkit.loader import MicrokitError
+from sporadic.microkit.workload import load_system_file
 from sporadic.simulation import simulate
-from sporadic.traces.analysis import summarize
 from sporadic.traces.reader import TraceFormatError, TraceReader
+from sporadic.traces.summary import summarize
 from sporadic.traces.table import render_summary
+from sporadic.units import format_duration, parse_duration
+from sporadic.wasm.engine import WasmError
 
 log = structlog.get_logger("sporadic")
 

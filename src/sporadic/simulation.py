@@ -15,8 +15,8 @@ from typing import Any
 
 import trio
 
-from sporadic.partitions.description import System
-from sporadic.partitions.system import BuiltSystem
+from sporadic.description.loader import System
+from sporadic.system.builder import BuiltSystem
 from sporadic.traces.writer import TraceWriter
 
 SLICE = 100_000_000  # ns of simulated time between trio checkpoints

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from sporadic import records as ev
 from sporadic.kernel import Kernel, Message, bind, configure
-from sporadic.kernel import events as ev
 from sporadic.kernel.notification import send_signal
 from sporadic.kernel.objects import (
     BLOCKED_ON_RECEIVE,

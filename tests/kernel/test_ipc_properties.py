@@ -28,8 +28,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sporadic import records as ev
 from sporadic.kernel import Kernel, bind, configure
-from sporadic.kernel import events as ev
 from sporadic.kernel.objects import TCB, Endpoint, SchedContext
 from sporadic.kernel.syscalls import Call, Compute, Probe, Recv, ReplyRecv, Resume, Unbind
 

@@ -14,8 +14,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sporadic import records as ev
 from sporadic.kernel import Compute, Kernel, Spin, Yield, bind, configure
-from sporadic.kernel import events as ev
 
 US = 1_000
 MS = 1_000_000

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from sporadic import records as ev
 from sporadic.kernel import (
     Bind,
     Compute,
@@ -17,7 +18,6 @@ from sporadic.kernel import (
     YieldTo,
     configure,
 )
-from sporadic.kernel import events as ev
 from tests.kernel.test_scheduling import MS, Sim
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from sporadic import records as ev
 from sporadic.kernel import (
     Compute,
     Configure,
@@ -33,7 +34,6 @@ from sporadic.kernel import (
     bind,
     configure,
 )
-from sporadic.kernel import events as ev
 from sporadic.kernel.notification import send_signal
 from sporadic.kernel.objects import BLOCKED_ON_SEND, INACTIVE, TCB
 from sporadic.scheduler.domains import DomainSchedule

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from sporadic import records as ev
 from sporadic.cli import main
-from sporadic.kernel import events as ev
 from sporadic.traces.reader import TraceReader
 
 HERE = Path(__file__).resolve().parent

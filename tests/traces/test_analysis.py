@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from sporadic.kernel.events import (
+from sporadic.records import (
     BUDGET_EXHAUSTED,
     DEADLINE_MISS,
     JOB_END,

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sporadic.kernel import events
-from sporadic.kernel.events import (
+from sporadic import records as events
+from sporadic.records import (
     BLOCK,
     BUDGET_EXHAUSTED,
     DEADLINE_MISS,

@@ -1,6 +1,5 @@
 """The simulated seL4 MCS kernel: objects, the scheduler core, the event loop and syscalls."""
 
-from sporadic.kernel import events
 from sporadic.kernel.kernel import Kernel
 from sporadic.kernel.objects import (
     TCB,
@@ -66,6 +65,5 @@ __all__ = [
     "YieldTo",
     "bind",
     "configure",
-    "events",
     "size_bits_for",
 ]

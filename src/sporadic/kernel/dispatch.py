@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sporadic.kernel import events as ev
+from sporadic import records as ev
 from sporadic.kernel import schedcontext, syscalls
 from sporadic.kernel.endpoint import do_reply_transfer, own_reply, receive_ipc, send_ipc
 from sporadic.kernel.notification import (

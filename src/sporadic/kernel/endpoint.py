@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sporadic.kernel import events as ev
+from sporadic import records as ev
 from sporadic.kernel.notification import complete_signal, maybe_return_sched_context
 from sporadic.kernel.objects import (
     BLOCKED_ON_RECEIVE,

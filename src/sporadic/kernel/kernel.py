@@ -16,7 +16,7 @@ import heapq
 from collections.abc import Callable
 from typing import Any
 
-from sporadic.kernel import events as ev
+from sporadic import records as ev
 from sporadic.kernel.dispatch import HANDLERS
 from sporadic.kernel.endpoint import handle_timeout
 from sporadic.kernel.objects import (

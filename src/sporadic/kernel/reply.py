@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sporadic.kernel import events as ev
+from sporadic import records as ev
 from sporadic.kernel.objects import BLOCKED_ON_REPLY, INACTIVE, TCB, Reply, SchedContext
 
 if TYPE_CHECKING:

@@ -3,8 +3,8 @@
 The format is described in docs/trace-format.md; it is readable with msgpack alone.
 """
 
-from sporadic.traces.analysis import summarize
 from sporadic.traces.reader import TraceFormatError, TraceReader
+from sporadic.traces.summary import summarize
 from sporadic.traces.table import render_summary
 from sporadic.traces.writer import TraceWriter
 

@@ -14,7 +14,7 @@ from typing import Any, BinaryIO, NoReturn, Self
 
 import msgpack
 
-from sporadic.kernel.events import NAMES
+from sporadic.records import NAMES
 
 FORMAT = "sporadic-trace"
 VERSION = 1

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from sporadic.partitions.units import parse_duration
+from sporadic.units import parse_duration
 
 NUM_PRIORITIES = 256
 MAX_PRIORITY = 254  # Microkit's limit for a PD; the 255th level is the monitor's

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sporadic.kernel import events as ev
-from sporadic.partitions.description import load_text
+from sporadic import records as ev
+from sporadic.description.loader import load_text
 from sporadic.simulation import Simulation
 
 

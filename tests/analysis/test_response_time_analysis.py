@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from sporadic.partitions.description import load_text
-from sporadic.scheduler.analysis import Task, rate_monotonic, response_times
+from sporadic.analysis.rta import Task, rate_monotonic, response_times
+from sporadic.description.loader import load_text
 from sporadic.simulation import Simulation
-from sporadic.traces.analysis import summarize
 from sporadic.traces.reader import TraceReader
+from sporadic.traces.summary import summarize
 
 US = 1_000
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sporadic.kernel import events as ev
+from sporadic import records as ev
 from sporadic.kernel.objects import TCB
 
 

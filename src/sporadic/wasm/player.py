@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from sporadic.kernel import events as ev
+from sporadic import records as ev
 from sporadic.kernel import syscalls as sc
 from sporadic.kernel.objects import TCB, Message
 from sporadic.kernel.syscalls import INF
-from sporadic.partitions.wasm import WasmEngine, WasmInstance
+from sporadic.wasm.engine import WasmEngine, WasmInstance
 
 
 class Player:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import wasmtime
 
+from sporadic import records as ev
 from sporadic.cli import main
-from sporadic.kernel import events as ev
-from sporadic.partitions.description import load_text
+from sporadic.description.loader import load_text
 from sporadic.simulation import Simulation
 from sporadic.traces.reader import TraceReader
 
@@ -413,7 +413,7 @@ def test_no_module_thread_outlives_the_run(tmp_path: Path) -> None:
     ],
 )
 def test_wasm_limit_errors_name_the_field(field: str, message: str, tmp_path: Path) -> None:
-    from sporadic.partitions.description import DescriptionError
+    from sporadic.description.loader import DescriptionError
 
     text = (
         f'[[partition]]\nname = "p"\npriority = 1\n{field}\n'
@@ -426,7 +426,7 @@ def test_wasm_limit_errors_name_the_field(field: str, message: str, tmp_path: Pa
 
 
 def test_missing_module_file_is_a_description_error(tmp_path: Path) -> None:
-    from sporadic.partitions.description import DescriptionError
+    from sporadic.description.loader import DescriptionError
 
     text = '[[partition]]\nname = "p"\npriority = 1\nrelease = { period = "1ms" }\n'
     text += 'job = { wasm = "nowhere.wasm" }\n'
@@ -436,7 +436,7 @@ def test_missing_module_file_is_a_description_error(tmp_path: Path) -> None:
 
 
 def test_sizes() -> None:
-    from sporadic.partitions.description import _Loader
+    from sporadic.description.loader import _Loader
 
     loader = _Loader("x.toml", "")
     loc = ("p", 0, "p")

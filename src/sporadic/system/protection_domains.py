@@ -23,17 +23,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sporadic.kernel import events as ev
+from sporadic import records as ev
+from sporadic.description.loader import Action, Channel, ProtectionDomain
 from sporadic.kernel import syscalls as sc
 from sporadic.kernel.kernel import Kernel
 from sporadic.kernel.notification import bind_notification, send_signal
 from sporadic.kernel.objects import TCB, Endpoint, Notification
 from sporadic.kernel.schedcontext import bind, configure
 from sporadic.kernel.syscalls import INF
-from sporadic.partitions.description import Action, Channel, ProtectionDomain
-from sporadic.partitions.jobs import JobLog
-from sporadic.partitions.wasm import WasmEngine, WasmError
-from sporadic.partitions.wasm_jobs import Player
+from sporadic.system.jobs import JobLog
+from sporadic.wasm.engine import WasmEngine, WasmError
+from sporadic.wasm.player import Player
 
 PPC_BIT = 1 << 63
 CHANNEL_MASK = 0x3F

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sporadic.analysis.check import analyse
+from sporadic.analysis.rta import Task, response_times
 from sporadic.cli import main
-from sporadic.partitions.analysis import analyse
-from sporadic.partitions.description import load, load_text
-from sporadic.scheduler.analysis import Task, response_times
+from sporadic.description.loader import load, load_text
 from sporadic.simulation import Simulation
 from sporadic.traces import TraceReader, summarize
 

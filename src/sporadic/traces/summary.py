@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from sporadic.kernel.events import (
+from sporadic.records import (
     BUDGET_EXHAUSTED,
     DEADLINE_MISS,
     JOB_END,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sporadic.partitions.description import DescriptionError, load, load_text
-from sporadic.partitions.units import format_duration, parse_duration
+from sporadic.description.loader import DescriptionError, load, load_text
+from sporadic.units import format_duration, parse_duration
 
 CORE = """\
 [system]

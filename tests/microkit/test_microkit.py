@@ -10,7 +10,7 @@ from pathlib import Path
 import msgpack
 import pytest
 
-from sporadic.partitions.microkit import (
+from sporadic.microkit.loader import (
     MicrokitError,
     MicrokitSystem,
     load_microkit,

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sporadic.partitions.description import Action, Distribution, System
-from sporadic.scheduler.analysis import Task, response_times
+from sporadic.analysis.rta import Task, response_times
+from sporadic.description.loader import Action, Distribution, System
 
 
 @dataclass(frozen=True)

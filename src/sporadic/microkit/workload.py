@@ -28,7 +28,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sporadic.partitions.description import (
+from sporadic.description.loader import (
     Channel,
     ChannelEnd,
     DescriptionError,
@@ -43,7 +43,7 @@ from sporadic.partitions.description import (
     parse_toml,
     read_text,
 )
-from sporadic.partitions.microkit import MicrokitSystem, load_microkit
+from sporadic.microkit.loader import MicrokitSystem, load_microkit
 
 DEFAULT_DURATION = 1_000_000_000
 DEFAULT_TICK = 1_000  # ns per domain-schedule tick when the side file does not say

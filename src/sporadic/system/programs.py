@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from sporadic.description.loader import Action, Distribution
 from sporadic.kernel import syscalls as sc
-from sporadic.partitions.description import Action, Distribution
 
 BATCH = 1024
 

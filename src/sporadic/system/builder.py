@@ -19,19 +19,19 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sporadic.kernel import events as ev
+from sporadic import records as ev
+from sporadic.description.loader import SCParams, System, WasmSpec
 from sporadic.kernel import syscalls as sc
 from sporadic.kernel.kernel import Kernel
 from sporadic.kernel.notification import send_signal
 from sporadic.kernel.objects import TCB, Endpoint, Notification, SchedContext
 from sporadic.kernel.schedcontext import bind, configure, size_bits_for
-from sporadic.partitions.description import SCParams, System, WasmSpec
-from sporadic.partitions.jobs import JobLog
-from sporadic.partitions.microkit_runtime import build_protection_domains, load_checked
-from sporadic.partitions.programs import ScriptCompiler, make_rng
-from sporadic.partitions.wasm import WasmEngine
-from sporadic.partitions.wasm_jobs import Player
 from sporadic.scheduler.domains import DomainSchedule
+from sporadic.system.jobs import JobLog
+from sporadic.system.programs import ScriptCompiler, make_rng
+from sporadic.system.protection_domains import build_protection_domains, load_checked
+from sporadic.wasm.engine import WasmEngine
+from sporadic.wasm.player import Player
 
 FAULT_WASM = 100  # the label of the fault message a WebAssembly partition sends its handler
 
