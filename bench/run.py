@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sporadic.description.loader import load_text
+from sporadic.description import load_text
 from sporadic.simulation import Simulation
 
 MS = 1_000_000

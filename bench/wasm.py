@@ -21,7 +21,7 @@ from pathlib import Path
 
 import wasmtime
 
-from sporadic.description.loader import load_text
+from sporadic.description import load_text
 from sporadic.simulation import Simulation
 
 ROOT = Path(__file__).resolve().parents[1]

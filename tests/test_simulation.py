@@ -7,7 +7,7 @@ from pathlib import Path
 
 import trio
 
-from sporadic.description.loader import load
+from sporadic.description import load
 from sporadic.simulation import Simulation
 
 VEHICLE = Path(__file__).resolve().parents[1] / "examples" / "vehicle" / "vehicle.toml"

@@ -13,16 +13,14 @@ import structlog
 from rich.console import Console
 
 from sporadic.analysis.check import analyse
-from sporadic.description.loader import DescriptionError, System, load
-from sporadic.kernel.objects import SimulationError
-from sporadic.microkit.loader import MicrokitError
-from sporadic.microkit.workload import load_system_file
+from sporadic.description import System, load
+from sporadic.errors import SimulationError
+from sporadic.microkit import load_system_file
 from sporadic.simulation import simulate
-from sporadic.traces.reader import TraceFormatError, TraceReader
+from sporadic.traces.reader import TraceReader
 from sporadic.traces.summary import summarize
 from sporadic.traces.table import render_summary
 from sporadic.units import format_duration, parse_duration
-from sporadic.wasm.engine import WasmError
 
 log = structlog.get_logger("sporadic")
 
@@ -191,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"sporadic: error: {e}", file=sys.stderr)
         print("sporadic: the trace holds everything up to that point (truncated)", file=sys.stderr)
         return 2
-    except (DescriptionError, MicrokitError, WasmError, TraceFormatError) as e:
+    except SporadicError as e:
         print(f"sporadic: error: {e}", file=sys.stderr)
         return 2
     except FileNotFoundError as e:

@@ -15,7 +15,7 @@ from typing import Any
 
 import trio
 
-from sporadic.description.loader import System
+from sporadic.description import System
 from sporadic.system.builder import BuiltSystem
 from sporadic.traces.writer import TraceWriter
 

@@ -1,4 +1,4 @@
-"""Durations with units ("250us", "10ms", "1.5s") to integer nanoseconds, and back.
+"""Durations with units ("250us", "10ms", "1.5s") to integer nanoseconds, and back; sizes in bytes.
 
 Decimal arithmetic, never floats: "0.1ms" is exactly 100000 ns.
 """
@@ -10,6 +10,8 @@ from decimal import Decimal, InvalidOperation
 
 UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
 _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ns|us|µs|ms|s)\s*$")
+_SIZE = re.compile(r"\s*(\d+)\s*(B|KiB|MiB|GiB)?\s*")
+_SIZE_UNITS = {"B": 1, None: 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
 
 
 def parse_duration(text: object) -> int:
@@ -37,3 +39,13 @@ def format_duration(ns: int) -> str:
         if ns % scale == 0 and ns != 0:
             return f"{ns // scale}{unit}"
     return f"{ns}ns"
+
+
+def parse_size(value: object) -> int:
+    """A size in bytes: a positive int, or a string such as "16MiB" (B, KiB, MiB, GiB)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    m = _SIZE.fullmatch(value) if isinstance(value, str) else None
+    if not m:
+        raise ValueError(f'a size such as "16MiB" or bytes, got {value!r}')
+    return int(m.group(1)) * _SIZE_UNITS[m.group(2)]

@@ -7,7 +7,7 @@ from pathlib import Path
 from sporadic.analysis.check import analyse
 from sporadic.analysis.rta import Task, response_times
 from sporadic.cli import main
-from sporadic.description.loader import load, load_text
+from sporadic.description import load, load_text
 from sporadic.simulation import Simulation
 from sporadic.traces import TraceReader, summarize
 

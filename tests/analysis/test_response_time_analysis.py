@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from sporadic.analysis.rta import Task, rate_monotonic, response_times
-from sporadic.description.loader import load_text
+from sporadic.description import load_text
 from sporadic.simulation import Simulation
 from sporadic.traces.reader import TraceReader
 from sporadic.traces.summary import summarize

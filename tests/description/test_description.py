@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sporadic.description.loader import DescriptionError, load, load_text
+from sporadic.description import DescriptionError, load, load_text
 from sporadic.units import format_duration, parse_duration
 
 CORE = """\

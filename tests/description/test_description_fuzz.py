@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sporadic.description.loader import DescriptionError, load_text
+from sporadic.description import DescriptionError, load_text
 
 BASE = """\
 [system]

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from sporadic import records as ev
+from sporadic.errors import KernelError, SeL4Error
 from sporadic.kernel import (
     Compute,
     Configure,
     Kernel,
-    KernelError,
     Mark,
     Message,
     Poll,
@@ -649,10 +649,10 @@ def test_boot_time_configure_raises_kernel_error() -> None:
     sc = k.create_sc("sc")
     with pytest.raises(KernelError) as e:
         configure(k, sc, 10 * US, 5 * MS)
-    assert e.value.name == "RangeError"
+    assert e.value.error is SeL4Error.RangeError
     with pytest.raises(KernelError) as e:
         configure(k, k.create_notification("n"), 1 * MS, 5 * MS)
-    assert e.value.name == "InvalidCapability"
+    assert e.value.error is SeL4Error.InvalidCapability
     configure(k, sc, 5 * MS, 5 * MS)
     assert sc.period == 0 and sc.refills == [[0, 5 * MS], [0, 0]]  # budget == period: RR
 

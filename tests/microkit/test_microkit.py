@@ -10,7 +10,7 @@ from pathlib import Path
 import msgpack
 import pytest
 
-from sporadic.microkit.loader import (
+from sporadic.microkit import (
     MicrokitError,
     MicrokitSystem,
     load_microkit,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sporadic.microkit.loader import MicrokitError, parse_microkit
+from sporadic.microkit import MicrokitError, parse_microkit
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "microkit"
 JUNK = ["", "-1", "abc", "0x", "99999999999999999999999", "true", "0x1_000", " 5", "62", "w"]

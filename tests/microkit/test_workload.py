@@ -10,8 +10,8 @@ import pytest
 
 from sporadic import records as ev
 from sporadic.cli import main
-from sporadic.description.loader import DescriptionError
-from sporadic.microkit.workload import load_system_file
+from sporadic.description import DescriptionError
+from sporadic.microkit import load_system_file
 from sporadic.simulation import Simulation
 from sporadic.traces.reader import TraceReader
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sporadic import records as ev
-from sporadic.description.loader import load_text
+from sporadic.description import load_text
 from sporadic.simulation import Simulation
 
 

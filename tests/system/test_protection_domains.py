@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sporadic import records as ev
-from sporadic.description.loader import DescriptionError, load, load_text
+from sporadic.description import DescriptionError, load, load_text
 from sporadic.simulation import Simulation
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ import wasmtime
 
 from sporadic import records as ev
 from sporadic.cli import main
-from sporadic.description.loader import load_text
+from sporadic.description import load_text
 from sporadic.simulation import Simulation
 from sporadic.traces.reader import TraceReader
 
@@ -413,7 +413,7 @@ def test_no_module_thread_outlives_the_run(tmp_path: Path) -> None:
     ],
 )
 def test_wasm_limit_errors_name_the_field(field: str, message: str, tmp_path: Path) -> None:
-    from sporadic.description.loader import DescriptionError
+    from sporadic.description import DescriptionError
 
     text = (
         f'[[partition]]\nname = "p"\npriority = 1\n{field}\n'
@@ -426,7 +426,7 @@ def test_wasm_limit_errors_name_the_field(field: str, message: str, tmp_path: Pa
 
 
 def test_missing_module_file_is_a_description_error(tmp_path: Path) -> None:
-    from sporadic.description.loader import DescriptionError
+    from sporadic.description import DescriptionError
 
     text = '[[partition]]\nname = "p"\npriority = 1\nrelease = { period = "1ms" }\n'
     text += 'job = { wasm = "nowhere.wasm" }\n'
@@ -436,14 +436,18 @@ def test_missing_module_file_is_a_description_error(tmp_path: Path) -> None:
 
 
 def test_sizes() -> None:
-    from sporadic.description.loader import _Loader
+    from sporadic.units import parse_size
 
-    loader = _Loader("x.toml", "")
-    loc = ("p", 0, "p")
-    assert loader.size({"m": "16MiB"}, "m", 0, loc) == 16 * 1024 * 1024
-    assert loader.size({"m": "64KiB"}, "m", 0, loc) == 65536
-    assert loader.size({"m": 4096}, "m", 0, loc) == 4096
-    assert loader.size({}, "m", 7, loc) == 7
+    assert parse_size("16MiB") == 16 * 1024 * 1024
+    assert parse_size("64KiB") == 65536
+    assert parse_size(4096) == 4096
+
+
+def test_memory_limit_defaults_to_64_mib() -> None:
+    text = '[[partition]]\nname = "p"\npriority = 1\nrelease = { period = "1ms" }\n'
+    text += f'job = {{ wasm = "{ROOT / "examples" / "wasm" / "hello.wasm"}" }}\n'
+    (p,) = load_text(text).partitions
+    assert p.wasm.memory == 64 * 1024 * 1024
 
 
 @pytest.mark.parametrize(("reply", "stopped"), [("restart", False), ("stop", True)])

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sporadic.analysis.rta import Task, response_times
-from sporadic.description.loader import Action, Distribution, System
+from sporadic.description import Action, Distribution, System
 
 
 @dataclass(frozen=True)

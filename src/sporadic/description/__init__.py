@@ -1,1 +1,43 @@
-"""description"""
+"""The TOML system description: its resolved model and the loader that checks every field."""
+
+from sporadic.description.loader import (
+    Action,
+    Channel,
+    ChannelEnd,
+    Distribution,
+    FaultJob,
+    Handlers,
+    IrqTimer,
+    KernelSettings,
+    Partition,
+    ProtectionDomain,
+    Release,
+    SCParams,
+    System,
+    Thread,
+    WasmSpec,
+    load,
+    load_text,
+)
+from sporadic.errors import DescriptionError
+
+__all__ = [
+    "Action",
+    "Channel",
+    "ChannelEnd",
+    "DescriptionError",
+    "Distribution",
+    "FaultJob",
+    "Handlers",
+    "IrqTimer",
+    "KernelSettings",
+    "Partition",
+    "ProtectionDomain",
+    "Release",
+    "SCParams",
+    "System",
+    "Thread",
+    "WasmSpec",
+    "load",
+    "load_text",
+]

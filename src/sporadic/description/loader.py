@@ -16,23 +16,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from sporadic.units import parse_duration
+from sporadic.errors import DescriptionError
+from sporadic.units import parse_duration, parse_size
 
 NUM_PRIORITIES = 256
 MAX_PRIORITY = 254  # Microkit's limit for a PD; the 255th level is the monitor's
 DEFAULT_BUDGET = 1_000_000  # Microkit's default 1000 us
-
-
-class DescriptionError(Exception):
-    """A description the simulator cannot run: says where and what, for a person to fix."""
-
-    def __init__(self, path: str, line: int | None, where: str, message: str) -> None:
-        loc = f"{path}:{line}" if line else path
-        super().__init__(f"{loc}: {where}: {message}" if where else f"{loc}: {message}")
-        self.path = path
-        self.line = line
-        self.where = where
-        self.message = message
 
 
 # ---------------------------------------------------------------------------- resolved model
@@ -765,14 +754,10 @@ class _Loader:
     def size(self, d: dict, key: str, default: int, loc: tuple) -> int:
         if key not in d:
             return default
-        v = d[key]
-        m = re.fullmatch(r"\s*(\d+)\s*(B|KiB|MiB|GiB)?\s*", v) if isinstance(v, str) else None
-        if isinstance(v, int) and not isinstance(v, bool) and v > 0:
-            return v
-        if not m:
-            self.error(loc, key, loc[2], f'{key}: a size such as "16MiB" or bytes, got {v!r}')
-        scale = {"B": 1, None: 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}[m.group(2)]
-        return int(m.group(1)) * scale
+        try:
+            return parse_size(d[key])
+        except ValueError as e:
+            self.error(loc, key, loc[2], f"{key}: {e}")
 
     def handlers(self, d: dict, loc: tuple, defaults: Handlers) -> Handlers:
         """The ``deadline``, ``init``, ``notified`` and ``protected`` keys of a PD's table."""

@@ -4,11 +4,9 @@ from sporadic.kernel.kernel import Kernel
 from sporadic.kernel.objects import (
     TCB,
     Endpoint,
-    KernelError,
     Message,
     Notification,
     SchedContext,
-    SimulationError,
 )
 from sporadic.kernel.schedcontext import bind, configure, size_bits_for
 from sporadic.kernel.syscalls import (

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sporadic import records as ev
+from sporadic.errors import KernelError, SeL4Error
 from sporadic.kernel import schedcontext, syscalls
 from sporadic.kernel.endpoint import do_reply_transfer, own_reply, receive_ipc, send_ipc
 from sporadic.kernel.notification import (
@@ -14,7 +15,7 @@ from sporadic.kernel.notification import (
     send_signal,
     unbind_notification,
 )
-from sporadic.kernel.objects import TCB, Endpoint, KernelError, Message, Notification
+from sporadic.kernel.objects import TCB, Endpoint, Message, Notification
 from sporadic.kernel.tcb import restart, set_priority, suspend
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 def _check(obj: Any, kind: type, what: str) -> Any:
     if not isinstance(obj, kind):
-        raise KernelError("InvalidCapability", f"{obj!r} is not a {what}")
+        raise KernelError(SeL4Error.InvalidCapability, f"{obj!r} is not a {what}")
     return obj
 
 
@@ -150,8 +151,8 @@ def _guarded(fn: Callable[[Kernel, TCB, Any], None]) -> Callable[[Kernel, TCB, A
         try:
             fn(k, cur, action)
         except KernelError as e:
-            cur.result = e.name
-            k.sink((ev.SYSCALL_ERROR, k.now, cur.id, type(action).__name__, e.name))
+            cur.result = e.error
+            k.sink((ev.SYSCALL_ERROR, k.now, cur.id, type(action).__name__, e.error))
 
     return handler
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sporadic import records as ev
+from sporadic.errors import SimulationError
 from sporadic.kernel.dispatch import HANDLERS
 from sporadic.kernel.endpoint import handle_timeout
 from sporadic.kernel.objects import (
@@ -32,7 +33,6 @@ from sporadic.kernel.objects import (
     Endpoint,
     Notification,
     SchedContext,
-    SimulationError,
 )
 from sporadic.kernel.schedcontext import complete_yield_to
 from sporadic.kernel.syscalls import INF, Compute, Exit, Mark, Probe

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sporadic import records as ev
+from sporadic.errors import KernelError, SeL4Error
 from sporadic.kernel.objects import (
     BLOCKED_ON_NOTIFICATION,
     BLOCKED_ON_RECEIVE,
@@ -121,10 +122,8 @@ def complete_signal(k: Kernel, ntfn: Notification, t: TCB) -> None:
 
 
 def bind_notification(t: TCB, ntfn: Notification) -> None:
-    from sporadic.kernel.objects import KernelError
-
     if t.bound_notification is not None or ntfn.bound_tcb is not None:
-        raise KernelError("IllegalOperation", "thread or notification already bound")
+        raise KernelError(SeL4Error.IllegalOperation, "thread or notification already bound")
     t.bound_notification = ntfn
     ntfn.bound_tcb = t
 

@@ -42,22 +42,6 @@ FAULT_TIMEOUT = 6
 Program = Generator[Any, Any, Any]
 
 
-class KernelError(Exception):
-    """An seL4 invocation error (``seL4_RangeError``, ``seL4_IllegalOperation``, ...).
-
-    ``name`` is the seL4 error name; syscalls return it to the program instead of raising.
-    """
-
-    def __init__(self, name: str, detail: str = "") -> None:
-        super().__init__(f"{name}: {detail}" if detail else name)
-        self.name = name
-        self.detail = detail
-
-
-class SimulationError(Exception):
-    """The simulation cannot go on (a program that never lets time pass, a broken invariant)."""
-
-
 class SchedContext:
     """``sched_context_t``. ``refills`` is a list of ``[rTime, rAmount]``; ``refill_max == 0``
     means the SC is not configured yet."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sporadic.errors import KernelError, SeL4Error
 from sporadic.kernel.objects import (
     INACTIVE,
     TCB,
-    KernelError,
     Notification,
     SchedContext,
 )
@@ -48,20 +48,24 @@ def configure(
     ``budget == period`` makes a round-robin SC. Reconfiguring the SC of a runnable thread keeps
     only its head refill (``refill_update``); any other SC gets a full budget now."""
     if budget > k.max_period:
-        raise KernelError("RangeError", f"budget {budget} ns exceeds MAX_PERIOD")
+        raise KernelError(SeL4Error.RangeError, f"budget {budget} ns exceeds MAX_PERIOD")
     if period > k.max_period:
-        raise KernelError("RangeError", f"period {period} ns exceeds MAX_PERIOD")
+        raise KernelError(SeL4Error.RangeError, f"period {period} ns exceeds MAX_PERIOD")
     if budget < k.min_budget:
-        raise KernelError("RangeError", f"budget {budget} ns is below MIN_BUDGET {k.min_budget}")
+        raise KernelError(
+            SeL4Error.RangeError, f"budget {budget} ns is below MIN_BUDGET {k.min_budget}"
+        )
     if period < k.min_budget:
-        raise KernelError("RangeError", f"period {period} ns is below MIN_BUDGET {k.min_budget}")
+        raise KernelError(
+            SeL4Error.RangeError, f"period {period} ns is below MIN_BUDGET {k.min_budget}"
+        )
     if budget > period:
-        raise KernelError("RangeError", f"budget {budget} ns exceeds period {period} ns")
+        raise KernelError(SeL4Error.RangeError, f"budget {budget} ns exceeds period {period} ns")
     if not isinstance(sc, SchedContext):
-        raise KernelError("InvalidCapability", "the target is not a scheduling context")
+        raise KernelError(SeL4Error.InvalidCapability, "the target is not a scheduling context")
     if extra_refills < 0 or extra_refills > refill_absolute_max(sc.size_bits) - MIN_REFILLS:
         raise KernelError(
-            "RangeError",
+            SeL4Error.RangeError,
             f"extra_refills {extra_refills} does not fit an SC of 2^{sc.size_bits} bytes",
         )
     t = sc.tcb
@@ -90,20 +94,26 @@ def configure(
 
 def bind(k: Kernel, sc: Any, target: Any) -> None:
     if not isinstance(sc, SchedContext):
-        raise KernelError("InvalidCapability", "the first argument is not a scheduling context")
+        raise KernelError(
+            SeL4Error.InvalidCapability, "the first argument is not a scheduling context"
+        )
     if isinstance(target, Notification):
         if sc.notification is not None or target.sc is not None:
-            raise KernelError("IllegalOperation", "already bound")
+            raise KernelError(SeL4Error.IllegalOperation, "already bound")
         sc.notification = target
         target.sc = sc
         return
     if not isinstance(target, TCB):
-        raise KernelError("InvalidCapability", "bind target is neither a thread nor a notification")
+        raise KernelError(
+            SeL4Error.InvalidCapability, "bind target is neither a thread nor a notification"
+        )
     if sc.tcb is not None or target.sc is not None:
-        raise KernelError("IllegalOperation", "the SC or the thread is already bound")
+        raise KernelError(SeL4Error.IllegalOperation, "the SC or the thread is already bound")
     blocked = not k.runnable(target) and target.state != INACTIVE
     if blocked and not (sc.refill_max > 0 and sc.refills[0][0] <= k.now):
-        raise KernelError("IllegalOperation", "binding an unreleased SC to a blocked thread")
+        raise KernelError(
+            SeL4Error.IllegalOperation, "binding an unreleased SC to a blocked thread"
+        )
     sc.tcb = target
     target.sc = sc
     sc.home = target
@@ -117,11 +127,13 @@ def bind(k: Kernel, sc: Any, target: Any) -> None:
 
 def unbind(k: Kernel, sc: Any) -> None:
     if not isinstance(sc, SchedContext):
-        raise KernelError("InvalidCapability", "not a scheduling context")
+        raise KernelError(SeL4Error.InvalidCapability, "not a scheduling context")
     t = sc.tcb
     if t is not None:
         if t is k.cur:
-            raise KernelError("IllegalOperation", "cannot unbind the SC of the current thread")
+            raise KernelError(
+                SeL4Error.IllegalOperation, "cannot unbind the SC of the current thread"
+            )
         k.ready.dequeue(t)
         k.release_remove(t)
         t.sc = None
@@ -143,14 +155,14 @@ def consumed(sc: SchedContext) -> int:
 
 def yield_to(k: Kernel, caller: TCB, sc: Any) -> None:
     if not isinstance(sc, SchedContext):
-        raise KernelError("InvalidCapability", "not a scheduling context")
+        raise KernelError(SeL4Error.InvalidCapability, "not a scheduling context")
     t = sc.tcb
     if t is None:
-        raise KernelError("IllegalOperation", "the SC has no thread")
+        raise KernelError(SeL4Error.IllegalOperation, "the SC has no thread")
     if t is caller:
-        raise KernelError("IllegalOperation", "cannot YieldTo one's own SC")
+        raise KernelError(SeL4Error.IllegalOperation, "cannot YieldTo one's own SC")
     if t.prio > caller.mcp:
-        raise KernelError("IllegalOperation", "target priority above the caller's MCP")
+        raise KernelError(SeL4Error.IllegalOperation, "target priority above the caller's MCP")
     if sc.yield_from is not None:
         complete_yield_to(k, sc.yield_from)
     k.sched_context_resume(sc)

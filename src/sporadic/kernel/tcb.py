@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sporadic.errors import KernelError, SeL4Error
 from sporadic.kernel.objects import (
     BLOCKED_ON_NOTIFICATION,
     BLOCKED_ON_RECEIVE,
@@ -15,7 +16,6 @@ from sporadic.kernel.objects import (
     RESTART,
     RUNNING,
     TCB,
-    KernelError,
     insert_by_priority,
 )
 from sporadic.kernel.reply import reply_remove_tcb
@@ -90,7 +90,9 @@ def restart(k: Kernel, t: TCB) -> None:
 
 def set_priority(k: Kernel, caller: TCB, t: TCB, prio: int) -> None:
     if not 0 <= prio <= caller.mcp:
-        raise KernelError("RangeError", f"priority {prio} exceeds the caller's MCP {caller.mcp}")
+        raise KernelError(
+            SeL4Error.RangeError, f"priority {prio} exceeds the caller's MCP {caller.mcp}"
+        )
     state = t.state
     if state in (RUNNING, RESTART):
         if t.queued or t is k.cur:

@@ -34,6 +34,8 @@ from pathlib import Path
 from typing import Any
 from xml.parsers import expat
 
+from sporadic.errors import MicrokitError
+
 # ---------------------------------------------------------------------------- Microkit's limits
 
 PD_MAX_ID = 61  # badge bits 63 (PPC) and 62 (fault) are taken, so channel ids are 0..61
@@ -65,18 +67,6 @@ PREFILL_BOOTINFO = (
     "fdt",
 )
 US = 1_000  # ns per microsecond
-
-
-class MicrokitError(Exception):
-    """A system description Microkit would reject: ``PATH:LINE:COL: message``."""
-
-    def __init__(self, path: str, line: int | None, column: int | None, message: str) -> None:
-        loc = f"{path}:{line}:{column}" if line is not None else path
-        super().__init__(f"{loc}: {message}")
-        self.path = path
-        self.line = line
-        self.column = column
-        self.message = message
 
 
 # ---------------------------------------------------------------------------- resolved model

@@ -31,7 +31,6 @@ from typing import Any
 from sporadic.description.loader import (
     Channel,
     ChannelEnd,
-    DescriptionError,
     IrqTimer,
     KernelSettings,
     ProtectionDomain,
@@ -43,6 +42,7 @@ from sporadic.description.loader import (
     parse_toml,
     read_text,
 )
+from sporadic.errors import DescriptionError
 from sporadic.microkit.loader import MicrokitSystem, load_microkit
 
 DEFAULT_DURATION = 1_000_000_000

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sporadic import records as ev
-from sporadic.description.loader import SCParams, System, WasmSpec
+from sporadic.description import SCParams, System, WasmSpec
 from sporadic.kernel import syscalls as sc
 from sporadic.kernel.kernel import Kernel
 from sporadic.kernel.notification import send_signal

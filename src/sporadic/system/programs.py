@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from sporadic.description.loader import Action, Distribution
+from sporadic.description import Action, Distribution
 from sporadic.kernel import syscalls as sc
 
 BATCH = 1024

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from sporadic import records as ev
-from sporadic.description.loader import Action, Channel, ProtectionDomain
+from sporadic.description import Action, Channel, ProtectionDomain
+from sporadic.errors import WasmError
 from sporadic.kernel import syscalls as sc
 from sporadic.kernel.kernel import Kernel
 from sporadic.kernel.notification import bind_notification, send_signal
@@ -32,7 +33,7 @@ from sporadic.kernel.objects import TCB, Endpoint, Notification
 from sporadic.kernel.schedcontext import bind, configure
 from sporadic.kernel.syscalls import INF
 from sporadic.system.jobs import JobLog
-from sporadic.wasm.engine import WasmEngine, WasmError
+from sporadic.wasm.engine import WasmEngine
 from sporadic.wasm.player import Player
 
 PPC_BIT = 1 << 63

@@ -14,6 +14,7 @@ from typing import Any, Self
 
 import msgpack
 
+from sporadic.errors import TraceFormatError
 from sporadic.traces.writer import FORMAT, VERSION
 
 MAX_OBJECT_BYTES = 64 * 1024 * 1024
@@ -22,10 +23,6 @@ READ_SIZE = 64 * 1024
 # What a corrupt stream can raise from the unpacker: FormatError, StackError, BufferFull,
 # UnicodeDecodeError (a ValueError), or TypeError for an unhashable map key.
 _DECODE_ERRORS = (msgpack.UnpackException, ValueError, TypeError)
-
-
-class TraceFormatError(Exception):
-    """The file is not a sporadic trace this reader can interpret."""
 
 
 _TYPE_NAMES = {

@@ -27,6 +27,8 @@ from typing import Any
 
 import wasmtime
 
+from sporadic.errors import WasmError
+
 WASM_MAGIC = b"\0asm"
 HOST_MODULE = "sporadic"
 WASI_MODULE = "wasi_snapshot_preview1"
@@ -47,10 +49,6 @@ HOST_API: dict[str, tuple[list[wasmtime.ValType], list[wasmtime.ValType], bool]]
 }
 REACTOR_EXPORTS = {"init": ([], []), "notified": ([I32], [])}
 OPTIONAL_EXPORTS = {"protected": ([I32, I32], [I32])}
-
-
-class WasmError(Exception):
-    """A module the simulator refuses to load: says which module and what is wrong."""
 
 
 def _sig(ft: wasmtime.FuncType) -> tuple[list[str], list[str]]:
