@@ -14,7 +14,7 @@ from rich.console import Console
 
 from sporadic.analysis.check import analyse
 from sporadic.description import System, load
-from sporadic.errors import SimulationError
+from sporadic.errors import DescriptionError, SimulationError, SporadicError
 from sporadic.microkit import load_system_file
 from sporadic.simulation import simulate
 from sporadic.traces.reader import TraceReader
