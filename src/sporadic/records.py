@@ -60,3 +60,12 @@ NAMES = (
     "donate",
     "fault",
 )
+
+# The ``kind`` of each entry of the trace header's ``threads`` table.
+THREAD_KINDS = (
+    "idle",  # the kernel's idle thread
+    "partition",  # a [[partition]] of a description: periodic jobs released by a device timer
+    "thread",  # a [[thread]] of a description: a script with no release
+    "pd",  # a Microkit protection domain
+    "monitor",  # the Microkit monitor, which holds passive PDs' SCs on their notifications
+)
