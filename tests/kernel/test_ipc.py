@@ -19,17 +19,7 @@ import pytest
 from sporadic import records as ev
 from sporadic.kernel import Kernel, Message, bind, configure
 from sporadic.kernel.notification import send_signal
-from sporadic.kernel.objects import (
-    BLOCKED_ON_RECEIVE,
-    BLOCKED_ON_REPLY,
-    BLOCKED_ON_SEND,
-    FAULT_TIMEOUT,
-    INACTIVE,
-    RUNNING,
-    TCB,
-    Endpoint,
-    SchedContext,
-)
+from sporadic.kernel.objects import FAULT_TIMEOUT, TCB, Endpoint, SchedContext
 from sporadic.kernel.syscalls import (
     Bind,
     BindNotification,
@@ -49,6 +39,13 @@ from sporadic.kernel.syscalls import (
     Spin,
     Unbind,
     Wait,
+)
+from sporadic.scheduler.states import (
+    BLOCKED_ON_RECEIVE,
+    BLOCKED_ON_REPLY,
+    BLOCKED_ON_SEND,
+    INACTIVE,
+    RUNNING,
 )
 
 US = 1_000

@@ -35,8 +35,9 @@ from sporadic.kernel import (
     configure,
 )
 from sporadic.kernel.notification import send_signal
-from sporadic.kernel.objects import BLOCKED_ON_SEND, INACTIVE, TCB
+from sporadic.kernel.objects import TCB
 from sporadic.scheduler.domains import DomainSchedule
+from sporadic.scheduler.states import BLOCKED_ON_SEND, INACTIVE
 
 US = 1_000
 MS = 1_000_000

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sporadic import records as ev
 from sporadic.errors import KernelError, SeL4Error
@@ -17,9 +17,7 @@ from sporadic.kernel.notification import (
 )
 from sporadic.kernel.objects import TCB, Endpoint, Message, Notification
 from sporadic.kernel.tcb import restart, set_priority, suspend
-
-if TYPE_CHECKING:
-    from sporadic.kernel.kernel import Kernel
+from sporadic.scheduler.core import Scheduler
 
 
 def _check(obj: Any, kind: type, what: str) -> Any:
@@ -28,7 +26,7 @@ def _check(obj: Any, kind: type, what: str) -> Any:
     return obj
 
 
-def handle_yield(k: Kernel, cur: TCB, action: syscalls.Yield) -> None:
+def handle_yield(k: Scheduler, cur: TCB, action: syscalls.Yield) -> None:
     """Charge the whole head refill; report only the time really used."""
     sc = k.cur_sc
     real = sc.consumed + k.consumed
@@ -37,18 +35,18 @@ def handle_yield(k: Kernel, cur: TCB, action: syscalls.Yield) -> None:
     k.yielded = True
 
 
-def _signal(k: Kernel, cur: TCB, a: syscalls.Signal) -> None:
+def _signal(k: Scheduler, cur: TCB, a: syscalls.Signal) -> None:
     send_signal(k, _check(a.ntfn, Notification, "notification"), a.badge, cur)
 
 
-def _wait(k: Kernel, cur: TCB, a: syscalls.Wait) -> None:
+def _wait(k: Scheduler, cur: TCB, a: syscalls.Wait) -> None:
     if isinstance(a.ntfn, Endpoint):
         receive_ipc(k, cur, a.ntfn, True, None, a)
     else:
         receive_signal(k, cur, _check(a.ntfn, Notification, "notification"), True, a)
 
 
-def _poll(k: Kernel, cur: TCB, a: syscalls.Poll) -> None:
+def _poll(k: Scheduler, cur: TCB, a: syscalls.Poll) -> None:
     if isinstance(a.ntfn, Endpoint):
         receive_ipc(k, cur, a.ntfn, False, None, a)
     else:
@@ -59,23 +57,23 @@ def _message(a: syscalls.Send | syscalls.NBSendRecv) -> Message:
     return Message(a.badge, a.label, tuple(a.words))
 
 
-def _send(k: Kernel, cur: TCB, a: syscalls.Send) -> None:
+def _send(k: Scheduler, cur: TCB, a: syscalls.Send) -> None:
     ep = _check(a.ep, Endpoint, "endpoint")
     send_ipc(k, cur, ep, _message(a), blocking=True, do_call=False, can_donate=False, action=a)
 
 
-def _nbsend(k: Kernel, cur: TCB, a: syscalls.NBSend) -> None:
+def _nbsend(k: Scheduler, cur: TCB, a: syscalls.NBSend) -> None:
     ep = _check(a.ep, Endpoint, "endpoint")
     send_ipc(k, cur, ep, _message(a), blocking=False, do_call=False, can_donate=False)
 
 
-def _call(k: Kernel, cur: TCB, a: syscalls.Call) -> None:
+def _call(k: Scheduler, cur: TCB, a: syscalls.Call) -> None:
     ep = _check(a.ep, Endpoint, "endpoint")
     cur.blocked_action = a
     send_ipc(k, cur, ep, _message(a), blocking=True, do_call=True, can_donate=True, action=a)
 
 
-def _nbsend_recv(k: Kernel, cur: TCB, a: syscalls.NBSendRecv) -> None:
+def _nbsend_recv(k: Scheduler, cur: TCB, a: syscalls.NBSendRecv) -> None:
     dest = _check(a.dest, Endpoint, "endpoint")
     src = _check(a.src, Endpoint, "endpoint")
     send_ipc(k, cur, dest, _message(a), blocking=False, do_call=False, can_donate=True)
@@ -83,71 +81,71 @@ def _nbsend_recv(k: Kernel, cur: TCB, a: syscalls.NBSendRecv) -> None:
     receive_ipc(k, cur, src, True, reply, syscalls.Recv(src) if reply else syscalls.Wait(src))
 
 
-def _bind_notification(k: Kernel, cur: TCB, a: syscalls.BindNotification) -> None:
+def _bind_notification(k: Scheduler, cur: TCB, a: syscalls.BindNotification) -> None:
     bind_notification(_check(a.tcb, TCB, "thread"), _check(a.ntfn, Notification, "notification"))
 
 
-def _unbind_notification(k: Kernel, cur: TCB, a: syscalls.UnbindNotification) -> None:
+def _unbind_notification(k: Scheduler, cur: TCB, a: syscalls.UnbindNotification) -> None:
     unbind_notification(_check(a.tcb, TCB, "thread"))
 
 
-def _suspend(k: Kernel, cur: TCB, a: syscalls.Suspend) -> None:
+def _suspend(k: Scheduler, cur: TCB, a: syscalls.Suspend) -> None:
     suspend(k, _check(a.tcb, TCB, "thread"))
 
 
-def _resume(k: Kernel, cur: TCB, a: syscalls.Resume) -> None:
+def _resume(k: Scheduler, cur: TCB, a: syscalls.Resume) -> None:
     restart(k, _check(a.tcb, TCB, "thread"))
 
 
-def _set_priority(k: Kernel, cur: TCB, a: syscalls.SetPriority) -> None:
+def _set_priority(k: Scheduler, cur: TCB, a: syscalls.SetPriority) -> None:
     set_priority(k, cur, _check(a.tcb, TCB, "thread"), a.prio)
 
 
-def _configure(k: Kernel, cur: TCB, a: syscalls.Configure) -> None:
+def _configure(k: Scheduler, cur: TCB, a: syscalls.Configure) -> None:
     schedcontext.configure(k, a.sc, a.budget, a.period, a.extra_refills, a.badge, a.sporadic)
 
 
-def _bind(k: Kernel, cur: TCB, a: syscalls.Bind) -> None:
+def _bind(k: Scheduler, cur: TCB, a: syscalls.Bind) -> None:
     schedcontext.bind(k, a.sc, a.target)
 
 
-def _unbind(k: Kernel, cur: TCB, a: syscalls.Unbind) -> None:
+def _unbind(k: Scheduler, cur: TCB, a: syscalls.Unbind) -> None:
     schedcontext.unbind(k, a.sc)
 
 
-def _consumed(k: Kernel, cur: TCB, a: syscalls.Consumed) -> None:
+def _consumed(k: Scheduler, cur: TCB, a: syscalls.Consumed) -> None:
     cur.result = schedcontext.consumed(_check(a.sc, schedcontext.SchedContext, "SC"))
 
 
-def _yield_to(k: Kernel, cur: TCB, a: syscalls.YieldTo) -> None:
+def _yield_to(k: Scheduler, cur: TCB, a: syscalls.YieldTo) -> None:
     schedcontext.yield_to(k, cur, a.sc)
 
 
-def _recv(k: Kernel, cur: TCB, a: syscalls.Recv) -> None:
+def _recv(k: Scheduler, cur: TCB, a: syscalls.Recv) -> None:
     receive_ipc(k, cur, _check(a.ep, Endpoint, "endpoint"), True, own_reply(cur), a)
 
 
-def _reply(k: Kernel, cur: TCB, a: syscalls.Reply) -> None:
+def _reply(k: Scheduler, cur: TCB, a: syscalls.Reply) -> None:
     owner = cur if a.via is None else _check(a.via, TCB, "thread")
     do_reply_transfer(k, cur, own_reply(owner), a.label, a.words)
 
 
-def _reply_recv(k: Kernel, cur: TCB, a: syscalls.ReplyRecv) -> None:
+def _reply_recv(k: Scheduler, cur: TCB, a: syscalls.ReplyRecv) -> None:
     ep = _check(a.ep, Endpoint, "endpoint")
     reply = own_reply(cur)
     do_reply_transfer(k, cur, reply, a.label, a.words)
     receive_ipc(k, cur, ep, True, reply, syscalls.Recv(ep))
 
 
-def _exit(k: Kernel, cur: TCB, a: syscalls.Exit) -> None:
+def _exit(k: Scheduler, cur: TCB, a: syscalls.Exit) -> None:
     k.sink((ev.THREAD_EXIT, k.now, cur.id))
     suspend(k, cur)
 
 
-def _guarded(fn: Callable[[Kernel, TCB, Any], None]) -> Callable[[Kernel, TCB, Any], None]:
+def _guarded(fn: Callable[[Scheduler, TCB, Any], None]) -> Callable[[Scheduler, TCB, Any], None]:
     """Turn a KernelError into the syscall's result (the seL4 error name) and a trace record."""
 
-    def handler(k: Kernel, cur: TCB, action: Any) -> None:
+    def handler(k: Scheduler, cur: TCB, action: Any) -> None:
         try:
             fn(k, cur, action)
         except KernelError as e:
@@ -157,7 +155,7 @@ def _guarded(fn: Callable[[Kernel, TCB, Any], None]) -> Callable[[Kernel, TCB, A
     return handler
 
 
-HANDLERS: dict[type, Callable[[Kernel, TCB, Any], None]] = {
+HANDLERS: dict[type, Callable[[Scheduler, TCB, Any], None]] = {
     syscalls.Yield: handle_yield,
     syscalls.Signal: _guarded(_signal),
     syscalls.Wait: _guarded(_wait),

@@ -9,19 +9,13 @@ donates; ``NBSendRecv``/``NBSendWait`` donate one way. Timeout faults never dona
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sporadic import records as ev
 from sporadic.kernel.notification import complete_signal, maybe_return_sched_context
 from sporadic.kernel.objects import (
-    BLOCKED_ON_RECEIVE,
-    BLOCKED_ON_REPLY,
-    BLOCKED_ON_SEND,
     FAULT_TIMEOUT,
-    INACTIVE,
     NTFN_ACTIVE,
-    RESTART,
-    RUNNING,
     TCB,
     Endpoint,
     Message,
@@ -36,9 +30,16 @@ from sporadic.kernel.reply import (
     sched_context_donate,
 )
 from sporadic.kernel.tcb import cancel_ipc
-
-if TYPE_CHECKING:
-    from sporadic.kernel.kernel import Kernel
+from sporadic.scheduler.core import Scheduler
+from sporadic.scheduler.refills import is_sporadic
+from sporadic.scheduler.states import (
+    BLOCKED_ON_RECEIVE,
+    BLOCKED_ON_REPLY,
+    BLOCKED_ON_SEND,
+    INACTIVE,
+    RESTART,
+    RUNNING,
+)
 
 
 def own_reply(t: TCB) -> Reply:
@@ -48,7 +49,7 @@ def own_reply(t: TCB) -> Reply:
     return t.own_reply
 
 
-def _transfer(k: Kernel, sender: TCB, msg: Message) -> Message:
+def _transfer(k: Scheduler, sender: TCB, msg: Message) -> Message:
     """``doIPCTransfer``: a faulted sender delivers its fault message instead.
 
     The timeout-fault message is ``(scBadge at raise time, consumed ns)``; producing it resets
@@ -65,14 +66,14 @@ def _transfer(k: Kernel, sender: TCB, msg: Message) -> Message:
     return Message(msg.badge, FAULT_TIMEOUT, (fault.badge, consumed), k.now)
 
 
-def _unblock(k: Kernel, t: TCB) -> None:
+def _unblock(k: Scheduler, t: TCB) -> None:
     sc = t.sc
-    if sc is not None and sc.sporadic and sc is not k.cur_sc:
+    if is_sporadic(sc) and sc is not k.cur_sc:
         k.unblock_check(sc)
 
 
 def send_ipc(
-    k: Kernel,
+    k: Scheduler,
     t: TCB,
     ep: Endpoint,
     msg: Message,
@@ -117,7 +118,7 @@ def send_ipc(
 
 
 def receive_ipc(
-    k: Kernel, t: TCB, ep: Endpoint, blocking: bool, reply: Reply | None, action: Any
+    k: Scheduler, t: TCB, ep: Endpoint, blocking: bool, reply: Reply | None, action: Any
 ) -> None:
     if reply is not None and reply.tcb is not None and reply.tcb is not t:
         cancel_ipc(k, reply.tcb)
@@ -156,7 +157,9 @@ def receive_ipc(
         t.result = Message(0, 0, (), k.now)
 
 
-def do_reply_transfer(k: Kernel, t: TCB, reply: Reply, label: int, words: tuple[int, ...]) -> None:
+def do_reply_transfer(
+    k: Scheduler, t: TCB, reply: Reply, label: int, words: tuple[int, ...]
+) -> None:
     """Reply through ``reply``: the SC returns to the caller, a fault reply restarts (label 0)
     or stops it, and a caller whose budget is gone is postponed or faults (section 8.5)."""
     r = reply.tcb
@@ -183,7 +186,7 @@ def do_reply_transfer(k: Kernel, t: TCB, reply: Reply, label: int, words: tuple[
             k.postpone(sc)
 
 
-def handle_timeout(k: Kernel, t: TCB) -> None:
+def handle_timeout(k: Scheduler, t: TCB) -> None:
     """Send the timeout fault of ``t`` (the thread running on the exhausted SC, which may be a
     server on a donated SC) to its timeout endpoint, like a Call that never donates."""
     sc = t.sc

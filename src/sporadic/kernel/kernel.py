@@ -1,8 +1,11 @@
-"""The kernel state, the scheduler core and the discrete-event loop (single core, MCS).
+"""The simulated kernel: its objects, kernel entries and the discrete-event loop (one core, MCS).
 
-``schedule``, ``possible_switch_to``, ``charge_budget``, ``commit_time``, ``set_next_interrupt``
-and the kernel entries follow spec/mcs-semantics.md sections 3-5 and 13 line by line. Object
-invocations live in the modules named after seL4's files and call back into this core.
+``Kernel`` extends the scheduling core (``sporadic.scheduler.core.Scheduler``) with what a root
+task and programs see: creating threads, SCs, notifications and endpoints, the boot-time calls,
+and the kernel entries of ``src/api/syscall.c`` (docs/mcs-semantics.md sections 5 and 13): a
+syscall passes the budget check first and is re-executed later if that check fails; an interrupt
+runs its handler. Object invocations live in the modules named after seL4's files (``tcb``,
+``schedcontext``, ``notification``, ``endpoint``, ``reply``), reached through ``dispatch``.
 
 The loop is synchronous over integer nanoseconds: at each step the next event is the earliest of
 the programmed kernel timer (budget end, release-queue head, domain end), a device timer, and the
@@ -20,42 +23,26 @@ from sporadic import records as ev
 from sporadic.errors import SimulationError
 from sporadic.kernel.dispatch import HANDLERS
 from sporadic.kernel.endpoint import handle_timeout
-from sporadic.kernel.objects import (
-    BLOCKED_ON_NOTIFICATION,
-    BLOCKED_ON_RECEIVE,
-    BLOCKED_ON_REPLY,
-    BLOCKED_ON_SEND,
-    IDLE,
-    INACTIVE,
-    RESTART,
-    RUNNING,
-    TCB,
-    Endpoint,
-    Notification,
-    SchedContext,
-)
+from sporadic.kernel.objects import TCB, Endpoint, Notification, SchedContext
 from sporadic.kernel.schedcontext import complete_yield_to
-from sporadic.kernel.syscalls import INF, Compute, Exit, Mark, Probe
+from sporadic.kernel.syscalls import Compute, Exit, Mark, Probe
+from sporadic.scheduler.core import CHOOSE_NEW, Scheduler
 from sporadic.scheduler.domains import DomainSchedule
-from sporadic.scheduler.queues import NUM_PRIORITIES, ReadyQueues, ReleaseQueue
-from sporadic.scheduler.refills import refill_budget_check, refill_new, refill_unblock_check
+from sporadic.scheduler.queues import NUM_PRIORITIES
+from sporadic.scheduler.refills import refill_new
+from sporadic.scheduler.states import IDLE, RESTART, RUNNABLE, RUNNING
+from sporadic.units import INF
 
-# Scheduler actions other than a candidate thread.
-RESUME_CURRENT = "resume"
-CHOOSE_NEW = "choose"
-
-DEFAULT_MIN_BUDGET = 20_000  # 2 * 10 us kernel WCET (spec section 12)
+DEFAULT_MIN_BUDGET = 20_000  # 2 * 10 us kernel WCET (docs/mcs-semantics.md section 12)
 DEFAULT_MAX_PERIOD = 1 << 56  # ns; MAX_PERIOD_US is platform-defined and far above any test
 MAX_ZERO_TIME_STEPS = 100_000  # steps at one instant before we call it a livelock
-
-_RUNNABLE = (False, True, True, False, False, False, False, False)  # indexed by state
 
 
 def _discard(record: tuple) -> None:
     """The sink of a kernel without a trace."""
 
 
-class Kernel:
+class Kernel(Scheduler):
     """One simulated core running seL4 MCS.
 
     Build threads, SCs and notifications with the ``create_*`` methods, set them up with the
@@ -77,44 +64,34 @@ class Kernel:
             raise ValueError("min_budget must be at least 1 ns: with 0 exhaustion is never seen")
         if entry_cost < 0 or timer_precision < 0:
             raise ValueError("entry_cost and timer_precision must be >= 0")
-        self.min_budget = min_budget
-        self.entry_cost = entry_cost
-        self.precision = timer_precision
-        self.max_period = max_period
-        self.sink = sink or _discard
-
-        self.domains = domain_schedule
-        self.num_domains = domain_schedule.num_domains if domain_schedule else 1
-        self.cur_domain, self.domain_time = domain_schedule.current() if domain_schedule else (0, 0)
-
-        self.now = 0  # ksCurTime: time of the latest kernel entry
-        self.hw = 0  # how far the current user context has run
-        self.consumed = 0  # ksConsumed
-        self.reprogram = True  # ksReprogram
-        self.action: Any = CHOOSE_NEW  # ksSchedulerAction
-        self.deadline = INF  # the programmed kernel timer
-        self.ready = ReadyQueues(self.num_domains)
-        self.release = ReleaseQueue()
-        self.timers: list[tuple[int, int, int, Callable[[int], Any]]] = []
-        self._timer_seq = 0
-        self.yielded = False
-        self.booted = False
-        self._stuck = 0
-
         self.threads: list[TCB] = []
         self.scs: list[SchedContext] = []
         self.notifications: list[Notification] = []
         self.endpoints: list[Endpoint] = []
-        self.idle = self.create_thread("idle", prio=0, mcp=0)
-        self.idle.state = IDLE
-        self.idle.remaining = INF
-        self.idle_sc = SchedContext(-1, "idle")
-        refill_new(self.idle_sc, 2, INF, 0, 0)
-        self.idle.sc = self.idle_sc
-        self.idle_sc.tcb = self.idle
-        self.cur = self.idle
-        self.cur_sc = self.idle_sc
-
+        idle = TCB(0, "idle", 0, 0, 0)
+        idle.state = IDLE
+        idle.remaining = INF
+        self.threads.append(idle)
+        idle_sc = SchedContext(-1, "idle")
+        refill_new(idle_sc, 2, INF, 0, 0)
+        idle.sc = idle_sc
+        idle_sc.tcb = idle
+        super().__init__(
+            idle,
+            idle_sc,
+            min_budget=min_budget,
+            timer_precision=timer_precision,
+            max_period=max_period,
+            domain_schedule=domain_schedule,
+            sink=sink or _discard,
+            handle_timeout=handle_timeout,
+        )
+        self.entry_cost = entry_cost
+        self.hw = 0  # how far the current user context has run
+        self.timers: list[tuple[int, int, int, Callable[[int], Any]]] = []
+        self._timer_seq = 0
+        self.booted = False
+        self._stuck = 0
         self._handlers = HANDLERS
 
     # ----------------------------------------------------------------- object creation
@@ -159,250 +136,17 @@ class Kernel:
         self._timer_seq += 1
         heapq.heappush(self.timers, (t, irq, self._timer_seq, callback))
 
-    # ----------------------------------------------------------------- predicates
-
-    def schedulable(self, t: TCB) -> bool:
-        """``isSchedulable``: runnable, with an active SC, not waiting for a refill."""
-        sc = t.sc
-        return (
-            _RUNNABLE[t.state] and sc is not None and sc.refill_max > 0 and not t.in_release_queue
-        )
-
-    def runnable(self, t: TCB) -> bool:
-        """``isRunnable``: Running or Restart."""
-        return _RUNNABLE[t.state]
-
-    def ready_and_sufficient(self, sc: SchedContext) -> bool:
-        head = sc.refills[0]
-        return head[0] <= self.now and head[1] >= self.min_budget
-
-    # ----------------------------------------------------------------- thread state
-
-    def set_state(self, t: TCB, state: int) -> None:
-        """``setThreadState`` with ``scheduleTCB``, and the BLOCK/WAKE trace records."""
-        old = t.state
-        t.state = state
-        if _RUNNABLE[state]:
-            if not _RUNNABLE[old] and t is not self.idle:
-                self.sink((ev.WAKE, self.now, t.id))
-        elif _RUNNABLE[old]:
-            self.sink((ev.BLOCK, self.now, t.id, state))
-        if t is self.cur and self.action is RESUME_CURRENT and not self.schedulable(t):
-            self.action = CHOOSE_NEW
-
-    # ----------------------------------------------------------------- scheduler (section 4)
-
-    def reschedule_required(self) -> None:
-        a = self.action
-        if a is not RESUME_CURRENT and a is not CHOOSE_NEW and self.schedulable(a):
-            self.ready.enqueue(a)
-        self.action = CHOOSE_NEW
-
-    def possible_switch_to(self, t: TCB) -> None:
-        if t.sc is None or t.in_release_queue:
-            return
-        if t.domain != self.cur_domain:
-            self.ready.enqueue(t)
-        elif self.action is not RESUME_CURRENT:
-            self.reschedule_required()
-            self.ready.enqueue(t)
-        else:
-            self.action = t
-
-    def postpone(self, sc: SchedContext) -> None:
-        t = sc.tcb
-        self.ready.dequeue(t)
-        self.release.enqueue(t)
-        self.reprogram = True
-        self.sink((ev.POSTPONE, self.now, t.id, sc.id, sc.refills[0][0]))
-
-    def unblock_check(self, sc: SchedContext) -> None:
-        """``refill_unblock_check`` with its side effect on ``ksReprogram``."""
-        if refill_unblock_check(sc, self.now):
-            self.reprogram = True
-
-    def release_remove(self, t: TCB) -> None:
-        if self.release.remove(t):
-            self.reprogram = True
-
-    def sched_context_resume(self, sc: SchedContext | None) -> None:
-        """``schedContext_resume``: postpone a schedulable thread whose head is not usable."""
-        if (
-            sc is not None
-            and sc.tcb is not None
-            and self.schedulable(sc.tcb)
-            and not self.ready_and_sufficient(sc)
-        ):
-            self.postpone(sc)
-
-    def _awaken(self) -> None:
-        while (t := self.release.pop_ready(self.now)) is not None:
-            self.sink((ev.REFILL_RELEASE, self.now, t.id, t.sc.id))
-            self.possible_switch_to(t)
-            self.reprogram = True
-
-    def _switch_to(self, t: TCB) -> None:
-        """``switchToThread`` / ``switchToIdleThread`` plus the SWITCH/PREEMPT records."""
-        cur = self.cur
-        if t is not self.idle:
-            self.ready.dequeue(t)
-        if t is cur:
-            return
-        now = self.now
-        sink = self.sink
-        if cur is not self.idle and not self.yielded and self.schedulable(cur):
-            sink((ev.PREEMPT, now, cur.id, t.id))
-        sc = t.sc
-        sink((ev.SWITCH, now, cur.id, t.id, -1 if sc is None or t is self.idle else sc.id))
-        self.cur = t
-
-    def _choose_thread(self) -> None:
-        if self.num_domains > 1 and self.domain_time == 0:
-            self._next_domain()
-        t = self.ready.highest(self.cur_domain)
-        self._switch_to(self.idle if t is None else t)
-
-    def _next_domain(self) -> None:
-        self.cur_domain, self.domain_time = self.domains.advance()
-        self.reprogram = True
-        self.sink((ev.DOMAIN_SWITCH, self.now, self.cur_domain))
-
-    def schedule(self) -> None:
-        if self.release.keys and self.release.keys[0][0] <= self.now:
-            self._awaken()
-        if self.num_domains > 1 and self.domain_time == 0:
-            self.reprogram = True
-            self.reschedule_required()
-        action = self.action
-        if action is not RESUME_CURRENT:
-            cur = self.cur
-            sc = cur.sc
-            was_runnable = (
-                _RUNNABLE[cur.state]
-                and sc is not None
-                and sc.refill_max > 0
-                and not cur.in_release_queue
-            )
-            if was_runnable:
-                self.ready.enqueue(cur)
-            if action is CHOOSE_NEW:
-                self._choose_thread()
-            else:
-                cand = action
-                fastfail = cur is self.idle or cand.prio < cur.prio
-                if fastfail and not self.ready.is_highest_prio(self.cur_domain, cand.prio):
-                    self.ready.enqueue(cand)
-                    self.action = CHOOSE_NEW
-                    self._choose_thread()
-                elif was_runnable and cand.prio == cur.prio:
-                    self.ready.append(cand)
-                    self.action = CHOOSE_NEW
-                    self._choose_thread()
-                else:
-                    self._switch_to(cand)
-        self.action = RESUME_CURRENT
-        self._switch_sched_context()
-        if self.reprogram:
-            self._set_next_interrupt()
-            self.reprogram = False
-
-    def _switch_sched_context(self) -> None:
-        sc = self.cur.sc
-        if sc is not self.cur_sc:
-            self.reprogram = True
-            if not sc.sporadic:
-                refill_unblock_check(sc, self.now)
-        if self.reprogram:
-            self.commit_time()
-        self.cur_sc = sc
-
-    def _set_next_interrupt(self) -> None:
-        now = self.now
-        t = now + self.cur.sc.refills[0][1]
-        if self.num_domains > 1 and now + self.domain_time < t:
-            t = now + self.domain_time
-        if self.release.keys and self.release.keys[0][0] < t:
-            t = self.release.keys[0][0]
-        deadline = t - self.precision
-        if deadline <= now < t:
-            # Programmed in the past, the IRQ would fire again at once until ``t``; with a
-            # zero-time kernel nothing happens in between, so one interrupt at ``t`` is the same.
-            deadline = t
-        self.deadline = deadline
-
-    # ----------------------------------------------------------------- time (section 3)
-
-    def _update_timestamp(self, t: int) -> None:
-        c = t - self.now
-        self.now = t
-        self.consumed += c
-        if self.num_domains > 1:
-            self.domain_time = (
-                0 if c + self.min_budget >= self.domain_time else self.domain_time - c
-            )
-
-    def commit_time(self) -> None:
-        sc = self.cur_sc
-        consumed = self.consumed
-        if sc.refill_max > 0 and sc is not self.idle_sc:
-            if consumed > 0:
-                if sc.period == 0:
-                    sc.refills[0][1] -= consumed
-                    sc.refills[1][1] += consumed
-                else:
-                    refill_budget_check(sc, consumed, self.min_budget)
-            sc.consumed += consumed
-        self.consumed = 0
-
-    def check_budget(self) -> bool:
-        sc = self.cur_sc
-        if sc is not self.idle_sc:
-            head = sc.refills[0][1]
-            consumed = self.consumed
-            if consumed > head or head - consumed < self.min_budget:
-                self.sink((ev.BUDGET_EXHAUSTED, self.now, self.cur.id, sc.id))
-                self.charge_budget(consumed, True)
-                return False
-        return not (self.num_domains > 1 and self.domain_time == 0)
-
-    def charge_budget(self, consumed: int, can_timeout_fault: bool) -> None:
-        sc = self.cur_sc
-        if sc is not self.idle_sc:
-            if sc.period == 0:
-                r = sc.refills
-                r[0][1] += r[1][1]
-                r[1][1] = 0
-            else:
-                refill_budget_check(sc, consumed, self.min_budget)
-            sc.consumed += consumed
-        self.consumed = 0
-        cur = self.cur
-        if self.schedulable(cur):
-            self._end_timeslice(can_timeout_fault)
-            self.reschedule_required()
-            self.reprogram = True
-
-    def _end_timeslice(self, can_timeout_fault: bool) -> None:
-        cur = self.cur
-        sc = self.cur_sc
-        if can_timeout_fault and sc.period != 0 and cur.timeout_handler is not None:
-            handle_timeout(self, cur)
-        elif self.ready_and_sufficient(sc):
-            self.ready.append(cur)
-        else:
-            self.postpone(sc)
-
     # ----------------------------------------------------------------- kernel entries
 
     def _syscall_entry(self, cur: TCB, action: Any, handler: Callable[..., None]) -> None:
         t = self.hw
-        self._update_timestamp(t)
+        self.update_timestamp(t)
         self.yielded = False
         if self.check_budget():
             handler(self, cur, action)
         else:
             cur.retry = action
-            if _RUNNABLE[cur.state]:
+            if RUNNABLE[cur.state]:
                 cur.state = RESTART
         self.schedule()
         cur = self.cur
@@ -411,7 +155,7 @@ class Kernel:
         self.hw = t + self.entry_cost
 
     def _irq_entry(self, t: int, callback: Callable[[int], Any] | None) -> None:
-        self._update_timestamp(t)
+        self.update_timestamp(t)
         self.yielded = False
         self.check_budget()
         if callback is None:
@@ -552,13 +296,4 @@ class Kernel:
         raise KeyError(name)
 
 
-__all__ = [
-    "BLOCKED_ON_NOTIFICATION",
-    "BLOCKED_ON_RECEIVE",
-    "BLOCKED_ON_REPLY",
-    "BLOCKED_ON_SEND",
-    "CHOOSE_NEW",
-    "INACTIVE",
-    "Kernel",
-    "RESUME_CURRENT",
-]
+__all__ = ["Kernel"]

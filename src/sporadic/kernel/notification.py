@@ -9,17 +9,12 @@ blocks again: this is how a passive Microkit PD runs its ``notified`` handler.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sporadic import records as ev
 from sporadic.errors import KernelError, SeL4Error
 from sporadic.kernel.objects import (
-    BLOCKED_ON_NOTIFICATION,
-    BLOCKED_ON_RECEIVE,
     NTFN_ACTIVE,
     NTFN_IDLE,
     NTFN_WAITING,
-    RUNNING,
     TCB,
     Message,
     Notification,
@@ -27,12 +22,12 @@ from sporadic.kernel.objects import (
 )
 from sporadic.kernel.reply import sched_context_donate
 from sporadic.kernel.tcb import cancel_ipc
+from sporadic.scheduler.core import Scheduler
+from sporadic.scheduler.refills import is_sporadic
+from sporadic.scheduler.states import BLOCKED_ON_NOTIFICATION, BLOCKED_ON_RECEIVE, RUNNING
 
-if TYPE_CHECKING:
-    from sporadic.kernel.kernel import Kernel
 
-
-def maybe_donate_sched_context(k: Kernel, t: TCB, ntfn: Notification) -> None:
+def maybe_donate_sched_context(k: Scheduler, t: TCB, ntfn: Notification) -> None:
     if t.sc is None:
         sc = ntfn.sc
         if sc is not None and sc.tcb is None:
@@ -40,7 +35,7 @@ def maybe_donate_sched_context(k: Kernel, t: TCB, ntfn: Notification) -> None:
             k.sched_context_resume(sc)
 
 
-def maybe_return_sched_context(k: Kernel, ntfn: Notification, t: TCB) -> None:
+def maybe_return_sched_context(k: Scheduler, ntfn: Notification, t: TCB) -> None:
     """A thread blocking again gives the notification's SC back and becomes passive."""
     sc = ntfn.sc
     if sc is not None and sc is t.sc:
@@ -51,18 +46,18 @@ def maybe_return_sched_context(k: Kernel, ntfn: Notification, t: TCB) -> None:
             k.reschedule_required()
 
 
-def _wake(k: Kernel, t: TCB, ntfn: Notification, badge: int, as_message: bool) -> None:
+def _wake(k: Scheduler, t: TCB, ntfn: Notification, badge: int, as_message: bool) -> None:
     k.set_state(t, RUNNING)
     t.result = Message(badge, 0, (), k.now) if as_message else badge
     maybe_donate_sched_context(k, t, ntfn)
     if k.schedulable(t):
         k.possible_switch_to(t)
     sc = t.sc
-    if sc is not None and sc.sporadic and sc is not k.cur_sc:
+    if is_sporadic(sc) and sc is not k.cur_sc:
         k.unblock_check(sc)
 
 
-def send_signal(k: Kernel, ntfn: Notification, badge: int, sender: TCB | None = None) -> None:
+def send_signal(k: Scheduler, ntfn: Notification, badge: int, sender: TCB | None = None) -> None:
     state = ntfn.state
     woken = -1
     if state == NTFN_IDLE:
@@ -90,14 +85,16 @@ def send_signal(k: Kernel, ntfn: Notification, badge: int, sender: TCB | None = 
         k.sink((ev.SIGNAL, k.now, sender.id, ntfn.id, woken))
 
 
-def receive_signal(k: Kernel, t: TCB, ntfn: Notification, blocking: bool, action: object) -> None:
+def receive_signal(
+    k: Scheduler, t: TCB, ntfn: Notification, blocking: bool, action: object
+) -> None:
     if ntfn.state == NTFN_ACTIVE:
         t.result = ntfn.badge
         ntfn.badge = 0
         ntfn.state = NTFN_IDLE
         maybe_donate_sched_context(k, t, ntfn)
         sc = t.sc
-        if sc is not None and sc is not k.cur_sc and sc.sporadic:
+        if sc is not k.cur_sc and is_sporadic(sc):
             k.unblock_check(sc)
     elif blocking:
         t.waiting_on = ntfn
@@ -110,14 +107,14 @@ def receive_signal(k: Kernel, t: TCB, ntfn: Notification, blocking: bool, action
         t.result = 0
 
 
-def complete_signal(k: Kernel, ntfn: Notification, t: TCB) -> None:
+def complete_signal(k: Scheduler, ntfn: Notification, t: TCB) -> None:
     """A receive on an endpoint finds the bound notification active: take its word."""
     t.result = Message(ntfn.badge, 0, (), ntfn.since)
     ntfn.badge = 0
     ntfn.state = NTFN_IDLE
     maybe_donate_sched_context(k, t, ntfn)
     sc = t.sc
-    if sc is not None and sc.sporadic and sc is ntfn.sc and sc is not k.cur_sc:
+    if is_sporadic(sc) and sc is ntfn.sc and sc is not k.cur_sc:
         k.unblock_check(sc)
 
 

@@ -10,26 +10,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-# Thread states (tcbState). Ints, not an Enum: they are compared on the hot path.
-INACTIVE = 0
-RUNNING = 1
-RESTART = 2
-BLOCKED_ON_RECEIVE = 3
-BLOCKED_ON_SEND = 4
-BLOCKED_ON_REPLY = 5
-BLOCKED_ON_NOTIFICATION = 6
-IDLE = 7
-
-STATE_NAMES = (
-    "Inactive",
-    "Running",
-    "Restart",
-    "BlockedOnReceive",
-    "BlockedOnSend",
-    "BlockedOnReply",
-    "BlockedOnNotification",
-    "Idle",
-)
+from sporadic.scheduler.states import INACTIVE, STATE_NAMES
 
 # Notification states.
 NTFN_IDLE = 0
@@ -80,14 +61,6 @@ class SchedContext:
         self.reply: Reply | None = None
         self.size_bits = size_bits
         self.home: TCB | None = None  # the thread it was bound to: who its time is charged to
-
-    @property
-    def active(self) -> bool:
-        return self.refill_max > 0
-
-    @property
-    def round_robin(self) -> bool:
-        return self.period == 0
 
     def __repr__(self) -> str:
         return f"<SC {self.name} refills={self.refills} period={self.period}>"

@@ -7,16 +7,13 @@ returns along it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sporadic import records as ev
-from sporadic.kernel.objects import BLOCKED_ON_REPLY, INACTIVE, TCB, Reply, SchedContext
+from sporadic.kernel.objects import TCB, Reply, SchedContext
+from sporadic.scheduler.core import Scheduler
+from sporadic.scheduler.states import BLOCKED_ON_REPLY, INACTIVE
 
-if TYPE_CHECKING:
-    from sporadic.kernel.kernel import Kernel
 
-
-def sched_context_donate(k: Kernel, sc: SchedContext, to: TCB) -> None:
+def sched_context_donate(k: Scheduler, sc: SchedContext, to: TCB) -> None:
     """Move ``sc`` from its holder to ``to``; no refill changes, no unblock check."""
     frm = sc.tcb
     if frm is not None:
@@ -30,7 +27,7 @@ def sched_context_donate(k: Kernel, sc: SchedContext, to: TCB) -> None:
     k.sink((ev.DONATE, k.now, sc.id, -1 if frm is None else frm.id, to.id))
 
 
-def reply_push(k: Kernel, caller: TCB, callee: TCB, reply: Reply, can_donate: bool) -> None:
+def reply_push(k: Scheduler, caller: TCB, callee: TCB, reply: Reply, can_donate: bool) -> None:
     sc = caller.sc
     reply.tcb = caller
     caller.reply = reply
@@ -46,7 +43,7 @@ def reply_push(k: Kernel, caller: TCB, callee: TCB, reply: Reply, can_donate: bo
         sched_context_donate(k, sc, callee)
 
 
-def _unlink(k: Kernel, reply: Reply, t: TCB) -> None:
+def _unlink(k: Scheduler, reply: Reply, t: TCB) -> None:
     """``reply_unlink``: the thread and the reply object forget each other; it is Inactive."""
     reply.tcb = None
     t.reply = None
@@ -54,7 +51,7 @@ def _unlink(k: Kernel, reply: Reply, t: TCB) -> None:
     k.set_state(t, INACTIVE)
 
 
-def reply_pop(k: Kernel, reply: Reply, t: TCB) -> None:
+def reply_pop(k: Scheduler, reply: Reply, t: TCB) -> None:
     """Pop the head of the call stack; the SC goes back to ``t`` unless it has got another."""
     _unlink(k, reply, t)
     sc = reply.next
@@ -68,7 +65,7 @@ def reply_pop(k: Kernel, reply: Reply, t: TCB) -> None:
             sched_context_donate(k, sc, t)
 
 
-def reply_remove(k: Kernel, reply: Reply, t: TCB) -> None:
+def reply_remove(k: Scheduler, reply: Reply, t: TCB) -> None:
     """Remove ``reply`` from its call stack: pop it at the head, else cut the chain there."""
     nxt = reply.next
     if isinstance(nxt, SchedContext):
@@ -82,7 +79,7 @@ def reply_remove(k: Kernel, reply: Reply, t: TCB) -> None:
     _unlink(k, reply, t)
 
 
-def reply_remove_tcb(k: Kernel, t: TCB) -> None:
+def reply_remove_tcb(k: Scheduler, t: TCB) -> None:
     """Cancel the call of ``t`` (BlockedOnReply): it leaves the stack, the SC stays put."""
     reply = t.reply
     nxt = reply.next

@@ -3,19 +3,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sporadic.errors import KernelError, SeL4Error
-from sporadic.kernel.objects import (
-    INACTIVE,
-    TCB,
-    Notification,
-    SchedContext,
+from sporadic.kernel.objects import TCB, Notification, SchedContext
+from sporadic.scheduler.core import Scheduler
+from sporadic.scheduler.refills import (
+    is_active,
+    is_released,
+    is_sporadic,
+    refill_new,
+    refill_update,
 )
-from sporadic.scheduler.refills import refill_new, refill_update
-
-if TYPE_CHECKING:
-    from sporadic.kernel.kernel import Kernel
+from sporadic.scheduler.states import INACTIVE
 
 MIN_REFILLS = 2
 SC_CORE_BYTES = 96  # sizeof(sched_context_t) on 64-bit: 2^7 bytes hold exactly 2 refills
@@ -35,7 +35,7 @@ def size_bits_for(extra_refills: int) -> int:
 
 
 def configure(
-    k: Kernel,
+    k: Scheduler,
     sc: Any,
     budget: int,
     period: int,
@@ -77,7 +77,7 @@ def configure(
     now = k.now
     if budget == period:
         refill_new(sc, MIN_REFILLS, budget, 0, now)
-    elif sc.refill_max > 0 and t is not None and k.runnable(t):
+    elif is_active(sc) and t is not None and k.runnable(t):
         refill_update(sc, period, budget, extra_refills + MIN_REFILLS, now)
     else:
         refill_new(sc, extra_refills + MIN_REFILLS, budget, period, now)
@@ -92,7 +92,7 @@ def configure(
     sc.sporadic = sporadic
 
 
-def bind(k: Kernel, sc: Any, target: Any) -> None:
+def bind(k: Scheduler, sc: Any, target: Any) -> None:
     if not isinstance(sc, SchedContext):
         raise KernelError(
             SeL4Error.InvalidCapability, "the first argument is not a scheduling context"
@@ -110,14 +110,14 @@ def bind(k: Kernel, sc: Any, target: Any) -> None:
     if sc.tcb is not None or target.sc is not None:
         raise KernelError(SeL4Error.IllegalOperation, "the SC or the thread is already bound")
     blocked = not k.runnable(target) and target.state != INACTIVE
-    if blocked and not (sc.refill_max > 0 and sc.refills[0][0] <= k.now):
+    if blocked and not is_released(sc, k.now):
         raise KernelError(
             SeL4Error.IllegalOperation, "binding an unreleased SC to a blocked thread"
         )
     sc.tcb = target
     target.sc = sc
     sc.home = target
-    if sc.sporadic and sc.refill_max > 0 and sc is not k.cur_sc:
+    if is_sporadic(sc) and is_active(sc) and sc is not k.cur_sc:
         k.unblock_check(sc)
     k.sched_context_resume(sc)
     if k.schedulable(target):
@@ -125,7 +125,7 @@ def bind(k: Kernel, sc: Any, target: Any) -> None:
         k.reschedule_required()
 
 
-def unbind(k: Kernel, sc: Any) -> None:
+def unbind(k: Scheduler, sc: Any) -> None:
     if not isinstance(sc, SchedContext):
         raise KernelError(SeL4Error.InvalidCapability, "not a scheduling context")
     t = sc.tcb
@@ -153,7 +153,7 @@ def consumed(sc: SchedContext) -> int:
     return c
 
 
-def yield_to(k: Kernel, caller: TCB, sc: Any) -> None:
+def yield_to(k: Scheduler, caller: TCB, sc: Any) -> None:
     if not isinstance(sc, SchedContext):
         raise KernelError(SeL4Error.InvalidCapability, "not a scheduling context")
     t = sc.tcb
@@ -182,7 +182,7 @@ def yield_to(k: Kernel, caller: TCB, sc: Any) -> None:
         caller.result = consumed(sc)
 
 
-def complete_yield_to(k: Kernel, yielder: TCB) -> None:
+def complete_yield_to(k: Scheduler, yielder: TCB) -> None:
     sc = yielder.yield_to
     if sc is not None:
         yielder.result = consumed(sc)

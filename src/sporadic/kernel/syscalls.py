@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-INF = 1 << 62  # "forever" in ns: larger than any simulated time, still an int
+from sporadic.units import INF
 
 __all__ = [
     "INF",

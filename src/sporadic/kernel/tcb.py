@@ -3,32 +3,27 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sporadic.errors import KernelError, SeL4Error
-from sporadic.kernel.objects import (
+from sporadic.kernel.objects import NTFN_IDLE, TCB, insert_by_priority
+from sporadic.kernel.reply import reply_remove_tcb
+from sporadic.scheduler.core import Scheduler
+from sporadic.scheduler.refills import is_sporadic
+from sporadic.scheduler.states import (
     BLOCKED_ON_NOTIFICATION,
     BLOCKED_ON_RECEIVE,
     BLOCKED_ON_REPLY,
     BLOCKED_ON_SEND,
     INACTIVE,
-    NTFN_IDLE,
     RESTART,
     RUNNING,
-    TCB,
-    insert_by_priority,
 )
-from sporadic.kernel.reply import reply_remove_tcb
-
-if TYPE_CHECKING:
-    from sporadic.kernel.kernel import Kernel
 
 _STOPPED = frozenset(
     (INACTIVE, BLOCKED_ON_RECEIVE, BLOCKED_ON_SEND, BLOCKED_ON_REPLY, BLOCKED_ON_NOTIFICATION)
 )
 
 
-def cancel_ipc(k: Kernel, t: TCB) -> None:
+def cancel_ipc(k: Scheduler, t: TCB) -> None:
     """``cancelIPC``: take ``t`` out of whatever it is blocked in and make it Inactive; a
     caller waiting for a reply is cut out of the call stack (its SC stays where it is).
     Cancelling IPC also cancels a pending fault."""
@@ -56,7 +51,7 @@ def cancel_ipc(k: Kernel, t: TCB) -> None:
     k.set_state(t, INACTIVE)
 
 
-def suspend(k: Kernel, t: TCB) -> None:
+def suspend(k: Scheduler, t: TCB) -> None:
     cancel_ipc(k, t)
     t.blocked_action = None
     k.set_state(t, INACTIVE)
@@ -67,7 +62,7 @@ def suspend(k: Kernel, t: TCB) -> None:
         t.yield_to = None
 
 
-def restart(k: Kernel, t: TCB) -> None:
+def restart(k: Scheduler, t: TCB) -> None:
     """Resume a stopped thread. A thread stopped inside a blocking syscall re-executes it, and a
     thread whose head refill lies in the future goes straight back to the release queue, so
     suspend/resume cannot gain budget (SCHED0016)."""
@@ -79,7 +74,7 @@ def restart(k: Kernel, t: TCB) -> None:
     t.fault = None
     k.set_state(t, RESTART)
     sc = t.sc
-    if sc is not None and sc.sporadic and sc.refill_max > 0 and sc is not k.cur_sc:
+    if is_sporadic(sc) and sc is not k.cur_sc:
         k.unblock_check(sc)
     k.sched_context_resume(sc)
     if blocked is not None:
@@ -88,7 +83,7 @@ def restart(k: Kernel, t: TCB) -> None:
         k.possible_switch_to(t)
 
 
-def set_priority(k: Kernel, caller: TCB, t: TCB, prio: int) -> None:
+def set_priority(k: Scheduler, caller: TCB, t: TCB, prio: int) -> None:
     if not 0 <= prio <= caller.mcp:
         raise KernelError(
             SeL4Error.RangeError, f"priority {prio} exceeds the caller's MCP {caller.mcp}"

@@ -1,10 +1,13 @@
 """Refill arithmetic of seL4 MCS scheduling contexts (``src/kernel/sporadic.c``).
 
 Pure arithmetic on a refill queue, testable without a kernel. A queue is a list of ``[rTime,
-rAmount]`` pairs (head first) owned by any object with the attributes ``refills``, ``refill_max``
-and ``period`` (``period == 0`` means round robin). All times are integer nanoseconds.
+rAmount]`` pairs (head first) owned by any object with the attributes ``refills``, ``refill_max``,
+``period`` (``period == 0`` means round robin) and ``sporadic``. All times are integer nanoseconds.
 
-The functions follow spec/mcs-semantics.md section 2 step by step; the names are the kernel's.
+Every rule about an SC's budget lives here, and the kernel calls these functions rather than
+spelling the rules out: the predicates of ``include/kernel/sporadic.h`` and ``thread.h``, the refill
+operations of ``src/kernel/sporadic.c`` (docs/mcs-semantics.md section 2, step by step), and the
+round-robin charging of ``commitTime``/``chargeBudget`` (section 2.6). The names are the kernel's.
 """
 
 from __future__ import annotations
@@ -13,6 +16,13 @@ from typing import Protocol
 
 __all__ = [
     "RefillOwner",
+    "commit_round_robin",
+    "is_active",
+    "is_constant_bandwidth",
+    "is_released",
+    "is_round_robin",
+    "is_sporadic",
+    "recharge_round_robin",
     "refill_budget_check",
     "refill_capacity",
     "refill_new",
@@ -28,6 +38,34 @@ class RefillOwner(Protocol):
     refills: list[list[int]]
     refill_max: int
     period: int
+    sporadic: bool
+
+
+def is_active(sc: RefillOwner) -> bool:
+    """``sc_active``: configured, so it has refills at all."""
+    return sc.refill_max > 0
+
+
+def is_sporadic(sc: RefillOwner | None) -> bool:
+    """``sc_sporadic``: an SC configured with the sporadic flag, whose refills are delayed when
+    its thread unblocks (``refill_unblock_check`` at wake-up). Such an SC is always active."""
+    return sc is not None and sc.sporadic
+
+
+def is_constant_bandwidth(sc: RefillOwner) -> bool:
+    """``sc_constant_bandwidth``: the default; its refills are brought forward instead when it
+    becomes the current SC (``switchSchedContext``)."""
+    return not sc.sporadic
+
+
+def is_round_robin(sc: RefillOwner) -> bool:
+    """``isRoundRobin``: configured with budget == period, stored as period 0."""
+    return sc.period == 0
+
+
+def is_released(sc: RefillOwner, now: int) -> bool:
+    """``sc_released``: active with its head refill ready."""
+    return sc.refill_max > 0 and sc.refills[0][0] <= now
 
 
 def refill_capacity(sc: RefillOwner, usage: int) -> int:
@@ -37,12 +75,29 @@ def refill_capacity(sc: RefillOwner, usage: int) -> int:
 
 
 def refill_sufficient(sc: RefillOwner, usage: int, min_budget: int) -> bool:
+    """The head can pay ``usage`` and still hold MIN_BUDGET (``refill_capacity >= MIN_BUDGET``)."""
     head = sc.refills[0][1]
     return usage <= head and head - usage >= min_budget
 
 
 def refill_ready(sc: RefillOwner, now: int) -> bool:
+    """The head refill may be used now."""
     return sc.refills[0][0] <= now
+
+
+def commit_round_robin(sc: RefillOwner, consumed: int) -> None:
+    """``commitTime`` for a round-robin SC: what was used moves from the head to the tail."""
+    refills = sc.refills
+    refills[0][1] -= consumed
+    refills[1][1] += consumed
+
+
+def recharge_round_robin(sc: RefillOwner) -> None:
+    """``chargeBudget`` for a round-robin SC: the timeslice ends and the tail's amount returns
+    to the head, so the next timeslice is full again at once."""
+    refills = sc.refills
+    refills[0][1] += refills[1][1]
+    refills[1][1] = 0
 
 
 def refill_new(sc: RefillOwner, max_refills: int, budget: int, period: int, now: int) -> None:
