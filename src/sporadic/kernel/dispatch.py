@@ -1,4 +1,9 @@
-"""System-call dispatch: one handler per syscall action type (``handleSyscall``)."""
+"""System-call dispatch: one handler per syscall action type (``handleSyscall``).
+
+A handler finds the objects the call names (``InvalidCapability`` when one is of the wrong
+type), runs the invocation's ``decode_*`` check and then its ``invoke_*`` step; an seL4 error
+becomes the syscall's result and a ``syscall_error`` record instead of an exception.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +15,14 @@ from sporadic.errors import KernelError, SeL4Error
 from sporadic.kernel import schedcontext, syscalls
 from sporadic.kernel.endpoint import do_reply_transfer, own_reply, receive_ipc, send_ipc
 from sporadic.kernel.notification import (
-    bind_notification,
+    decode_bind_notification,
+    invoke_bind_notification,
     receive_signal,
     send_signal,
     unbind_notification,
 )
-from sporadic.kernel.objects import TCB, Endpoint, Message, Notification
-from sporadic.kernel.tcb import restart, set_priority, suspend
+from sporadic.kernel.objects import TCB, Endpoint, Message, Notification, SchedContext
+from sporadic.kernel.tcb import decode_set_priority, invoke_set_priority, restart, suspend
 from sporadic.scheduler.core import Scheduler
 
 
@@ -82,7 +88,10 @@ def _nbsend_recv(k: Scheduler, cur: TCB, a: syscalls.NBSendRecv) -> None:
 
 
 def _bind_notification(k: Scheduler, cur: TCB, a: syscalls.BindNotification) -> None:
-    bind_notification(_check(a.tcb, TCB, "thread"), _check(a.ntfn, Notification, "notification"))
+    t = _check(a.tcb, TCB, "thread")
+    ntfn = _check(a.ntfn, Notification, "notification")
+    decode_bind_notification(t, ntfn)
+    invoke_bind_notification(t, ntfn)
 
 
 def _unbind_notification(k: Scheduler, cur: TCB, a: syscalls.UnbindNotification) -> None:
@@ -98,27 +107,33 @@ def _resume(k: Scheduler, cur: TCB, a: syscalls.Resume) -> None:
 
 
 def _set_priority(k: Scheduler, cur: TCB, a: syscalls.SetPriority) -> None:
-    set_priority(k, cur, _check(a.tcb, TCB, "thread"), a.prio)
+    t = _check(a.tcb, TCB, "thread")
+    decode_set_priority(cur, a.prio)
+    invoke_set_priority(k, t, a.prio)
 
 
 def _configure(k: Scheduler, cur: TCB, a: syscalls.Configure) -> None:
-    schedcontext.configure(k, a.sc, a.budget, a.period, a.extra_refills, a.badge, a.sporadic)
+    schedcontext.decode_configure(k, a.sc, a.budget, a.period, a.extra_refills)
+    schedcontext.invoke_configure(k, a.sc, a.budget, a.period, a.extra_refills, a.badge, a.sporadic)
 
 
 def _bind(k: Scheduler, cur: TCB, a: syscalls.Bind) -> None:
-    schedcontext.bind(k, a.sc, a.target)
+    schedcontext.decode_bind(k, a.sc, a.target)
+    schedcontext.invoke_bind(k, a.sc, a.target)
 
 
 def _unbind(k: Scheduler, cur: TCB, a: syscalls.Unbind) -> None:
-    schedcontext.unbind(k, a.sc)
+    schedcontext.decode_unbind(k, a.sc)
+    schedcontext.invoke_unbind(k, a.sc)
 
 
 def _consumed(k: Scheduler, cur: TCB, a: syscalls.Consumed) -> None:
-    cur.result = schedcontext.consumed(_check(a.sc, schedcontext.SchedContext, "SC"))
+    cur.result = schedcontext.consumed(_check(a.sc, SchedContext, "SC"))
 
 
 def _yield_to(k: Scheduler, cur: TCB, a: syscalls.YieldTo) -> None:
-    schedcontext.yield_to(k, cur, a.sc)
+    schedcontext.decode_yield_to(k, cur, a.sc)
+    schedcontext.invoke_yield_to(k, cur, a.sc)
 
 
 def _recv(k: Scheduler, cur: TCB, a: syscalls.Recv) -> None:

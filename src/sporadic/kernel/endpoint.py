@@ -1,5 +1,5 @@
 """Endpoints: sendIPC, receiveIPC, doReplyTransfer and timeout-fault delivery
-(``src/object/endpoint.c``, ``src/api/faults.c``; spec sections 8 and 9).
+(``src/object/endpoint.c``, ``src/api/faults.c``; docs/mcs-semantics.md sections 8 and 9).
 
 Queues are by priority, FIFO within one. A Call (or a fault) to a receiver waiting with a reply
 object pushes that reply on the caller's SC call stack and, if the receiver has no SC of its own,
@@ -54,7 +54,8 @@ def _transfer(k: Scheduler, sender: TCB, msg: Message) -> Message:
 
     The timeout-fault message is ``(scBadge at raise time, consumed ns)``; producing it resets
     the SC's consumed time, as ``setMRs_fault`` does. The consumed word is only there if the
-    faulted thread still holds an SC when the message is delivered (spec section 9)."""
+    faulted thread still holds an SC when the message is delivered (docs/mcs-semantics.md
+    section 9)."""
     fault = sender.fault
     if fault is None:
         return Message(msg.badge, msg.label, msg.words, k.now)

@@ -1,5 +1,5 @@
 """Notifications: signal, wait, poll, bound notifications and notification-bound SCs
-(``src/object/notification.c``; spec section 8.6).
+(``src/object/notification.c``; docs/mcs-semantics.md section 8.6).
 
 A notification is a binary semaphore with a word: signals to an active notification OR their
 badges together, so several signals before a wait are seen as one. An SC bound to a
@@ -118,11 +118,22 @@ def complete_signal(k: Scheduler, ntfn: Notification, t: TCB) -> None:
         k.unblock_check(sc)
 
 
-def bind_notification(t: TCB, ntfn: Notification) -> None:
+def decode_bind_notification(t: TCB, ntfn: Notification) -> None:
+    """``decodeBindNotification``: neither side may be bound already."""
     if t.bound_notification is not None or ntfn.bound_tcb is not None:
         raise KernelError(SeL4Error.IllegalOperation, "thread or notification already bound")
+
+
+def invoke_bind_notification(t: TCB, ntfn: Notification) -> None:
+    """``bindNotification``."""
     t.bound_notification = ntfn
     ntfn.bound_tcb = t
+
+
+def bind_notification(t: TCB, ntfn: Notification) -> None:
+    """``TCB_BindNotification`` at boot: checked, then done."""
+    decode_bind_notification(t, ntfn)
+    invoke_bind_notification(t, ntfn)
 
 
 def unbind_notification(t: TCB) -> None:

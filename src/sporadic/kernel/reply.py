@@ -1,4 +1,5 @@
-"""Reply objects and the call stack of donated SCs (``src/object/reply.c``; spec section 8.4).
+"""Reply objects and the call stack of donated SCs (``src/object/reply.c``;
+docs/mcs-semantics.md section 8.4).
 
 A Call to a passive server pushes the caller's reply object on the SC's call stack and donates
 the SC; the reply pops it and gives the SC back, so the budget follows the chain of calls and

@@ -1,5 +1,10 @@
 """Scheduling-context invocations: SchedControl_ConfigureFlags, Bind, Unbind, Consumed, YieldTo
-(spec/mcs-semantics.md section 7)."""
+(``src/object/schedcontrol.c``, ``src/object/schedcontext.c``; docs/mcs-semantics.md section 7).
+
+As in seL4, each invocation is a ``decode_*`` step that checks the arguments and raises the seL4
+error, and an ``invoke_*`` step that acts and cannot fail. The plain names (``configure``,
+``bind``) are both steps, for the calls a root task makes at boot.
+"""
 
 from __future__ import annotations
 
@@ -34,19 +39,8 @@ def size_bits_for(extra_refills: int) -> int:
     return bits
 
 
-def configure(
-    k: Scheduler,
-    sc: Any,
-    budget: int,
-    period: int,
-    extra_refills: int = 0,
-    badge: int = 0,
-    sporadic: bool = False,
-) -> None:
-    """``SchedControl_ConfigureFlags``: the argument checks in seL4's order, then the invocation.
-
-    ``budget == period`` makes a round-robin SC. Reconfiguring the SC of a runnable thread keeps
-    only its head refill (``refill_update``); any other SC gets a full budget now."""
+def decode_configure(k: Scheduler, sc: Any, budget: int, period: int, extra_refills: int) -> None:
+    """``decodeSchedControl_ConfigureFlags``: the argument checks, in seL4's order."""
     if budget > k.max_period:
         raise KernelError(SeL4Error.RangeError, f"budget {budget} ns exceeds MAX_PERIOD")
     if period > k.max_period:
@@ -68,6 +62,20 @@ def configure(
             SeL4Error.RangeError,
             f"extra_refills {extra_refills} does not fit an SC of 2^{sc.size_bits} bytes",
         )
+
+
+def invoke_configure(
+    k: Scheduler,
+    sc: SchedContext,
+    budget: int,
+    period: int,
+    extra_refills: int,
+    badge: int,
+    sporadic: bool,
+) -> None:
+    """``invokeSchedControl_ConfigureFlags``. ``budget == period`` makes a round-robin SC.
+    Reconfiguring the SC of a runnable thread keeps only its head refill (``refill_update``);
+    any other SC gets a full budget now."""
     t = sc.tcb
     if t is not None:
         k.release_remove(t)
@@ -92,7 +100,22 @@ def configure(
     sc.sporadic = sporadic
 
 
-def bind(k: Scheduler, sc: Any, target: Any) -> None:
+def configure(
+    k: Scheduler,
+    sc: Any,
+    budget: int,
+    period: int,
+    extra_refills: int = 0,
+    badge: int = 0,
+    sporadic: bool = False,
+) -> None:
+    """``SchedControl_ConfigureFlags`` as a root task makes it at boot: checked, then done."""
+    decode_configure(k, sc, budget, period, extra_refills)
+    invoke_configure(k, sc, budget, period, extra_refills, badge, sporadic)
+
+
+def decode_bind(k: Scheduler, sc: Any, target: Any) -> None:
+    """``decodeSchedContext_Bind``."""
     if not isinstance(sc, SchedContext):
         raise KernelError(
             SeL4Error.InvalidCapability, "the first argument is not a scheduling context"
@@ -100,8 +123,6 @@ def bind(k: Scheduler, sc: Any, target: Any) -> None:
     if isinstance(target, Notification):
         if sc.notification is not None or target.sc is not None:
             raise KernelError(SeL4Error.IllegalOperation, "already bound")
-        sc.notification = target
-        target.sc = sc
         return
     if not isinstance(target, TCB):
         raise KernelError(
@@ -114,6 +135,14 @@ def bind(k: Scheduler, sc: Any, target: Any) -> None:
         raise KernelError(
             SeL4Error.IllegalOperation, "binding an unreleased SC to a blocked thread"
         )
+
+
+def invoke_bind(k: Scheduler, sc: SchedContext, target: TCB | Notification) -> None:
+    """``schedContext_bindNtfn`` or ``schedContext_bindTCB``."""
+    if isinstance(target, Notification):
+        sc.notification = target
+        target.sc = sc
+        return
     sc.tcb = target
     target.sc = sc
     sc.home = target
@@ -125,15 +154,24 @@ def bind(k: Scheduler, sc: Any, target: Any) -> None:
         k.reschedule_required()
 
 
-def unbind(k: Scheduler, sc: Any) -> None:
+def bind(k: Scheduler, sc: Any, target: Any) -> None:
+    """``SchedContext_Bind`` at boot: checked, then done."""
+    decode_bind(k, sc, target)
+    invoke_bind(k, sc, target)
+
+
+def decode_unbind(k: Scheduler, sc: Any) -> None:
+    """``decodeSchedContext_Unbind``."""
     if not isinstance(sc, SchedContext):
         raise KernelError(SeL4Error.InvalidCapability, "not a scheduling context")
+    if sc.tcb is not None and sc.tcb is k.cur:
+        raise KernelError(SeL4Error.IllegalOperation, "cannot unbind the SC of the current thread")
+
+
+def invoke_unbind(k: Scheduler, sc: SchedContext) -> None:
+    """``invokeSchedContext_Unbind``: from its thread, its notification and its call stack."""
     t = sc.tcb
     if t is not None:
-        if t is k.cur:
-            raise KernelError(
-                SeL4Error.IllegalOperation, "cannot unbind the SC of the current thread"
-            )
         k.ready.dequeue(t)
         k.release_remove(t)
         t.sc = None
@@ -153,7 +191,8 @@ def consumed(sc: SchedContext) -> int:
     return c
 
 
-def yield_to(k: Scheduler, caller: TCB, sc: Any) -> None:
+def decode_yield_to(k: Scheduler, caller: TCB, sc: Any) -> None:
+    """``decodeSchedContext_YieldTo``."""
     if not isinstance(sc, SchedContext):
         raise KernelError(SeL4Error.InvalidCapability, "not a scheduling context")
     t = sc.tcb
@@ -163,6 +202,12 @@ def yield_to(k: Scheduler, caller: TCB, sc: Any) -> None:
         raise KernelError(SeL4Error.IllegalOperation, "cannot YieldTo one's own SC")
     if t.prio > caller.mcp:
         raise KernelError(SeL4Error.IllegalOperation, "target priority above the caller's MCP")
+
+
+def invoke_yield_to(k: Scheduler, caller: TCB, sc: SchedContext) -> None:
+    """``invokeSchedContext_YieldTo``: a lower-priority target is only requeued; otherwise the
+    caller waits, queued, until the target's SC is next charged (``complete_yield_to``)."""
+    t = sc.tcb
     if sc.yield_from is not None:
         complete_yield_to(k, sc.yield_from)
     k.sched_context_resume(sc)

@@ -1,5 +1,5 @@
 """Thread invocations: Suspend, Resume (``restart``), SetPriority, and IPC cancellation
-(spec/mcs-semantics.md sections 4.5, 7.6 and 10)."""
+(docs/mcs-semantics.md sections 4.5, 7.6 and 10)."""
 
 from __future__ import annotations
 
@@ -83,11 +83,17 @@ def restart(k: Scheduler, t: TCB) -> None:
         k.possible_switch_to(t)
 
 
-def set_priority(k: Scheduler, caller: TCB, t: TCB, prio: int) -> None:
+def decode_set_priority(caller: TCB, prio: int) -> None:
+    """``decodeSetPriority``: a thread may give no priority above its own MCP."""
     if not 0 <= prio <= caller.mcp:
         raise KernelError(
             SeL4Error.RangeError, f"priority {prio} exceeds the caller's MCP {caller.mcp}"
         )
+
+
+def invoke_set_priority(k: Scheduler, t: TCB, prio: int) -> None:
+    """``setPriority``: requeue a queued or running thread at its new priority (head), or move
+    a blocked one within its IPC queue."""
     state = t.state
     if state in (RUNNING, RESTART):
         if t.queued or t is k.cur:

@@ -1,4 +1,4 @@
-"""The domain schedule (spec/mcs-semantics.md section 11): a cyclic list of (domain, duration)."""
+"""The domain schedule (docs/mcs-semantics.md section 11): a cyclic list of (domain, duration)."""
 
 from __future__ import annotations
 

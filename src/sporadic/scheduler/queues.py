@@ -1,4 +1,4 @@
-"""Ready queues and the release queue (spec/mcs-semantics.md sections 4.1 and 4.2).
+"""Ready queues and the release queue (docs/mcs-semantics.md sections 4.1 and 4.2).
 
 Both hold thread objects and only touch the attributes ``prio``, ``domain``, ``queued``,
 ``in_release_queue`` and ``sc.refills``; they know nothing else about threads.
