@@ -29,9 +29,8 @@ multiplied by 1000. Domain schedule entries given in ``ticks`` are kept in ticks
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from xml.parsers import expat
 
 from sporadic.errors import MicrokitError
 from sporadic.microkit.model import (
@@ -75,100 +74,8 @@ from sporadic.microkit.model import (
     Vcpu,
     VirtualMachine,
 )
-
-# ---------------------------------------------------------------------------- XML with positions
-
-
-@dataclass
-class _Node:
-    tag: str
-    attrs: dict[str, str]
-    line: int
-    column: int
-    children: list[_Node]
-
-
-def _read_xml(text: str, path: str) -> _Node:
-    """Parse with expat, keeping each element's line and 1-based column (of its ``<``)."""
-    parser = expat.ParserCreate()
-    stack: list[_Node] = []
-    roots: list[_Node] = []
-
-    def start(tag: str, attrs: dict[str, str]) -> None:
-        node = _Node(tag, attrs, parser.CurrentLineNumber, parser.CurrentColumnNumber + 1, [])
-        (stack[-1].children if stack else roots).append(node)
-        stack.append(node)
-
-    def end(tag: str) -> None:
-        stack.pop()
-
-    def text_data(data: str) -> None:
-        stripped = data.lstrip()
-        if not stripped or not stack:
-            return
-        i = len(data) - len(stripped)
-        line = parser.CurrentLineNumber + data.count("\n", 0, i)
-        nl = data.rfind("\n", 0, i)
-        column = i - nl if nl >= 0 else parser.CurrentColumnNumber + i + 1
-        parent = stack[-1]
-        if parent.children:
-            msg = f"unexpected text found after element '{parent.children[-1].tag}'"
-        else:
-            msg = f"unexpected text found in element '{parent.tag}'"
-        raise MicrokitError(path, line, column, msg)
-
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = text_data
-    try:
-        parser.Parse(text, True)
-    except expat.ExpatError as e:
-        msg = f"could not parse XML: {expat.ErrorString(e.code)}"
-        raise MicrokitError(path, e.lineno, e.offset + 1, msg) from None
-    return roots[0]
-
-
-# ---------------------------------------------------------------------------- numbers
-
-
-def _rust_uint(s: str, base: int, bits: int = 64) -> int | str:
-    """Rust's ``uN::from_str_radix``: the value, or Rust's error text."""
-    if s == "":
-        return "cannot parse integer from empty string"
-    body = s[1:] if s[0] == "+" else s
-    digits = "0123456789abcdef"[:base]
-    if body == "" or any(c not in digits for c in body.lower()):
-        return "invalid digit found in string"
-    value = int(body, base)
-    if value >= 1 << bits:
-        return "number too large to fit in target type"
-    return value
-
-
-def _rust_int(s: str, base: int = 10) -> int | str:
-    """Rust's ``i64::from_str_radix``: the value, or Rust's error text."""
-    if s == "":
-        return "cannot parse integer from empty string"
-    sign, body = (-1, s[1:]) if s[0] == "-" else (1, s[1:] if s[0] == "+" else s)
-    digits = "0123456789abcdef"[:base]
-    if body == "" or any(c not in digits for c in body.lower()):
-        return "invalid digit found in string"
-    value = sign * int(body, base)
-    if value >= 1 << 63:
-        return "number too large to fit in target type"
-    if value < -(1 << 63):
-        return "number too small to fit in target type"
-    return value
-
-
-def parse_number(s: str, bits: int = 64) -> int:
-    """Microkit's ``sdf_parse_number``: decimal or ``0x`` hex, ``_`` separators ignored."""
-    body = s.replace("_", "")
-    value = _rust_uint(body[2:], 16, bits) if body.startswith("0x") else _rust_uint(body, 10, bits)
-    if isinstance(value, str):
-        raise ValueError(value)
-    return value
-
+from sporadic.microkit.numbers import parse_number, rust_int, rust_uint
+from sporadic.microkit.xml import Node, read_xml
 
 # ---------------------------------------------------------------------------- the checker
 
@@ -195,27 +102,27 @@ class _Loader:
         self.cores = cores
         self.warnings: list[str] = []
         self.domains: MicrokitDomains | None = None
-        self.domains_node: _Node | None = None
+        self.domains_node: Node | None = None
 
     # -- errors and attributes ------------------------------------------------------------------
 
-    def error(self, node: _Node, message: str) -> MicrokitError:
+    def error(self, node: Node, message: str) -> MicrokitError:
         return MicrokitError(self.path, node.line, node.column, message)
 
-    def value_error(self, node: _Node, message: str) -> MicrokitError:
+    def value_error(self, node: Node, message: str) -> MicrokitError:
         return self.error(node, f"{message} on element '{node.tag}'")
 
-    def check_attrs(self, node: _Node, allowed: tuple[str, ...]) -> None:
+    def check_attrs(self, node: Node, allowed: tuple[str, ...]) -> None:
         for name in node.attrs:
             if name not in allowed:
                 raise self.value_error(node, f"invalid attribute '{name}'")
 
-    def req(self, node: _Node, name: str) -> str:
+    def req(self, node: Node, name: str) -> str:
         if name not in node.attrs:
             raise self.error(node, f"Missing required attribute '{name}' on element '{node.tag}'")
         return node.attrs[name]
 
-    def num(self, node: _Node, name: str, default: int | None = None, bits: int = 64) -> int | None:
+    def num(self, node: Node, name: str, default: int | None = None, bits: int = 64) -> int | None:
         if name not in node.attrs:
             return default
         s = node.attrs[name]
@@ -226,23 +133,23 @@ class _Loader:
                 node, f"failed to parse integer '{s}' on element '{node.tag}': {e}"
             ) from None
 
-    def req_num(self, node: _Node, name: str, bits: int = 64) -> int:
+    def req_num(self, node: Node, name: str, bits: int = 64) -> int:
         self.req(node, name)
         value = self.num(node, name, bits=bits)
         assert value is not None
         return value
 
-    def plain_int(self, node: _Node, name: str, unsigned: bool = False) -> int:
+    def plain_int(self, node: Node, name: str, unsigned: bool = False) -> int:
         """An attribute Microkit reads with plain integer parsing (no hex, no ``_``)."""
         s = self.req(node, name)
-        value = _rust_uint(s, 10) if unsigned else _rust_int(s)
+        value = rust_uint(s, 10) if unsigned else rust_int(s)
         if isinstance(value, str):
             raise self.error(
                 node, f"failed to parse integer '{s}' on element '{node.tag}': {value}"
             )
         return value
 
-    def boolean(self, node: _Node, name: str, default: bool) -> bool:
+    def boolean(self, node: Node, name: str, default: bool) -> bool:
         if name not in node.attrs:
             return default
         s = node.attrs[name]
@@ -250,18 +157,18 @@ class _Loader:
             raise self.value_error(node, f"{name} must be 'true' or 'false'")
         return s == "true"
 
-    def add_setvar(self, symbols: set[str], symbol: str | None, node: _Node) -> None:
+    def add_setvar(self, symbols: set[str], symbol: str | None, node: Node) -> None:
         if symbol is None:
             return
         if symbol in symbols:
             raise self.value_error(node, f"setvar on symbol '{symbol}' already exists")
         symbols.add(symbol)
 
-    def check_cpu(self, node: _Node, cpu: int) -> None:
+    def check_cpu(self, node: Node, cpu: int) -> None:
         if self.cores is not None and cpu >= self.cores:
             raise self.value_error(node, f"cpu core must be less than {self.cores}, got {cpu}")
 
-    def channel_id(self, node: _Node) -> int:
+    def channel_id(self, node: Node) -> int:
         value = self.plain_int(node, "id")
         if value > PD_MAX_ID:
             raise self.value_error(node, f"id must be < {PD_MAX_ID + 1}")
@@ -269,7 +176,7 @@ class _Loader:
             raise self.value_error(node, "id must be >= 0")
         return value
 
-    def budget_period(self, node: _Node) -> tuple[int, int]:
+    def budget_period(self, node: Node) -> tuple[int, int]:
         """Budget and period (us) with Microkit's defaults and check."""
         budget = self.num(node, "budget", BUDGET_DEFAULT_US)
         period = self.num(node, "period", budget)
@@ -283,14 +190,14 @@ class _Loader:
     # -- document ---------------------------------------------------------------------------
 
     def load(self, text: str) -> MicrokitSystem:
-        root = _read_xml(text, self.path)
+        root = read_xml(text, self.path)
         if root.tag != "system":
             raise self.error(root, f"invalid XML element '{root.tag}': the root must be 'system'")
         self.check_attrs(root, ())
-        entries: list[tuple[ProtectionDomain, set[str], _Node]] = []
+        entries: list[tuple[ProtectionDomain, set[str], Node]] = []
         mrs: list[MemoryRegion] = []
         ios: list[IoAddressSpace] = []
-        channel_nodes: list[_Node] = []
+        channel_nodes: list[Node] = []
         for child in root.children:
             if child.tag == "protection_domain":
                 entries.extend(self.protection_domain(child, None))
@@ -413,8 +320,8 @@ class _Loader:
     # -- protection domains -------------------------------------------------------------------
 
     def protection_domain(
-        self, node: _Node, parent: str | None
-    ) -> list[tuple[ProtectionDomain, set[str], _Node]]:
+        self, node: Node, parent: str | None
+    ) -> list[tuple[ProtectionDomain, set[str], Node]]:
         """The PD and its descendants, depth-first, each with its setvar symbols."""
         is_child = parent is not None
         self.check_attrs(node, _PD_ATTRS + (("id", "setvar_id") if is_child else ()))
@@ -456,7 +363,7 @@ class _Loader:
         ioports: list[IoPort] = []
         cspace: tuple[CapMap, ...] | None = None
         vm: VirtualMachine | None = None
-        children: list[tuple[_Node, list[tuple[ProtectionDomain, set[str], _Node]]]] = []
+        children: list[tuple[Node, list[tuple[ProtectionDomain, set[str], Node]]]] = []
         for child in node.children:
             tag = child.tag
             if tag == "program_image":
@@ -552,7 +459,7 @@ class _Loader:
     def has_domains(self) -> bool:
         return self.domains is not None and bool(self.domains.domains)
 
-    def pd_domain(self, node: _Node) -> tuple[str | None, int | None]:
+    def pd_domain(self, node: Node) -> tuple[str | None, int | None]:
         if self.has_domains:
             assert self.domains is not None
             name = self.req(node, "domain")
@@ -567,7 +474,7 @@ class _Loader:
             )
         return None, None
 
-    def map(self, node: _Node, allow_setvar: bool, max_vaddr: int) -> Map:
+    def map(self, node: Node, allow_setvar: bool, max_vaddr: int) -> Map:
         attrs = ("mr", "vaddr", "perms", "cached")
         if allow_setvar:
             attrs += ("setvar_vaddr", "setvar_size", "setvar_prefill_size")
@@ -595,7 +502,7 @@ class _Loader:
             column=node.column,
         )
 
-    def irq(self, node: _Node, symbols: set[str]) -> Irq:
+    def irq(self, node: Node, symbols: set[str]) -> Irq:
         cid = self.channel_id(node)
         setvar_id = node.attrs.get("setvar_id")
         self.add_setvar(symbols, setvar_id, node)
@@ -656,7 +563,7 @@ class _Loader:
         self.req(node, "irq")
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def vector(self, node: _Node) -> int:
+    def vector(self, node: Node) -> int:
         vector = self.plain_int(node, "vector")
         if not 0 <= vector <= X86_IRQ_VECTOR_MAX:
             raise self.value_error(node, f"vector must be within [0..{X86_IRQ_VECTOR_MAX}]")
@@ -675,7 +582,7 @@ class _Loader:
             (dev_s, "device", PCI_DEV_MAX),
             (func_s, "function", PCI_FUNC_MAX),
         ):
-            value = _rust_int(text.strip(), 16)
+            value = rust_int(text.strip(), 16)
             if isinstance(value, str):
                 return f"#failed to parse PCI {what}"
             if not 0 <= value <= top:
@@ -683,7 +590,7 @@ class _Loader:
             parts.append(value)
         return f"{parts[0]:02x}:{parts[1]:02x}.{parts[2]:x}"
 
-    def ioport(self, node: _Node, symbols: set[str]) -> IoPort:
+    def ioport(self, node: Node, symbols: set[str]) -> IoPort:
         self.check_attrs(node, ("id", "setvar_id", "setvar_addr", "addr", "size"))
         cid = self.channel_id(node)
         setvar_id = node.attrs.get("setvar_id")
@@ -696,7 +603,7 @@ class _Loader:
             raise self.value_error(node, "size must be > 0")
         return IoPort(cid, addr, size, setvar_id, setvar_addr, node.line, node.column)
 
-    def cspace(self, node: _Node) -> tuple[CapMap, ...]:
+    def cspace(self, node: Node) -> tuple[CapMap, ...]:
         self.check_attrs(node, ())
         caps = []
         for child in node.children:
@@ -721,7 +628,7 @@ class _Loader:
             caps.append(CapMap(kind, pd, slot, child.line, child.column))
         return tuple(caps)
 
-    def virtual_machine(self, node: _Node) -> VirtualMachine:
+    def virtual_machine(self, node: Node) -> VirtualMachine:
         self.check_attrs(node, ("name", "budget", "period", "priority"))
         name = self.req(node, "name")
         budget, period = self.budget_period(node)
@@ -763,7 +670,7 @@ class _Loader:
 
     # -- memory regions -----------------------------------------------------------------------
 
-    def memory_region(self, node: _Node) -> MemoryRegion:
+    def memory_region(self, node: Node) -> MemoryRegion:
         allowed = ("name", "size", "page_size", "phys_addr", "prefill_path", "prefill_bootinfo")
         self.check_attrs(node, allowed)
         name = self.req(node, "name")
@@ -812,7 +719,7 @@ class _Loader:
             column=node.column,
         )
 
-    def prefill_length(self, node: _Node, prefill: str) -> int:
+    def prefill_length(self, node: Node, prefill: str) -> int:
         """Microkit reads the file; only its length matters here (found next to the SDF)."""
         p = Path(prefill)
         if not p.is_absolute():
@@ -854,7 +761,7 @@ class _Loader:
     # -- channels -----------------------------------------------------------------------------
 
     def channel(
-        self, node: _Node, by_name: dict[str, ProtectionDomain], symbols: dict[str, set[str]]
+        self, node: Node, by_name: dict[str, ProtectionDomain], symbols: dict[str, set[str]]
     ) -> Channel:
         self.check_attrs(node, ())
         ends: list[ChannelEnd] = []
@@ -882,7 +789,7 @@ class _Loader:
     def convert_legacy_pp(
         self,
         pds: list[ProtectionDomain],
-        entries: list[tuple[ProtectionDomain, set[str], _Node]],
+        entries: list[tuple[ProtectionDomain, set[str], Node]],
         channels: list[Channel],
     ) -> list[Channel]:
         """Microkit <= 1.4.1 put ``pp="true"`` on the PD that *offers* protected procedures.
@@ -1118,7 +1025,7 @@ class _Loader:
 
     # -- domains and IOMMU --------------------------------------------------------------------
 
-    def domain_schedule(self, node: _Node) -> MicrokitDomains:
+    def domain_schedule(self, node: Node) -> MicrokitDomains:
         self.check_attrs(node, ())
         if self.cores is not None and self.cores != 1:
             raise self.error(
@@ -1126,7 +1033,7 @@ class _Loader:
             )
         names: dict[str, int | None] = {}
         ids: dict[int, str] = {}
-        schedule_node: _Node | None = None
+        schedule_node: Node | None = None
         for child in node.children:
             if child.tag == "domain":
                 self.check_attrs(child, ("name", "id"))
@@ -1222,7 +1129,7 @@ class _Loader:
             column=node.column,
         )
 
-    def schedule_entry(self, node: _Node, domains: dict[str, int]) -> tuple[tuple[int, int], bool]:
+    def schedule_entry(self, node: Node, domains: dict[str, int]) -> tuple[tuple[int, int], bool]:
         self.check_attrs(node, ("domain", "duration"))
         name = self.req(node, "domain")
         duration = self.req(node, "duration")
@@ -1248,7 +1155,7 @@ class _Loader:
             return (domains[name], value), True
         raise self.value_error(node, f"The duration '{duration}' must be in either 'ticks' or 'us'")
 
-    def io_address_space(self, node: _Node, ios: list[IoAddressSpace]) -> IoAddressSpace:
+    def io_address_space(self, node: Node, ios: list[IoAddressSpace]) -> IoAddressSpace:
         self.check_attrs(node, ("name", "peripheral_id", "domain_id"))
         name = self.req(node, "name")
         if any(io.name == name for io in ios):
@@ -1285,7 +1192,7 @@ class _Loader:
         return IoAddressSpace(name, device, domain_id, tuple(iomaps), node.line, node.column)
 
 
-def _tagged(node: _Node, tag: str) -> list[_Node]:
+def _tagged(node: Node, tag: str) -> list[Node]:
     return [c for c in node.children if c.tag == tag]
 
 
