@@ -3,7 +3,7 @@
 
 from sporadic.errors import MicrokitError
 from sporadic.microkit.loader import MicrokitSystem, load_microkit, parse_microkit
-from sporadic.microkit.numbers import parse_number
+from sporadic.microkit.rust_numbers import parse_number
 from sporadic.microkit.workload import default_workload_path, load_system_file
 
 __all__ = [

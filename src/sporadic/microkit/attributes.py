@@ -13,8 +13,8 @@ from sporadic.microkit.model import (
     PCI_FUNC_MAX,
     PD_MAX_ID,
 )
-from sporadic.microkit.numbers import parse_number, rust_int, rust_uint
-from sporadic.microkit.xml import Node
+from sporadic.microkit.positions import Node
+from sporadic.microkit.rust_numbers import parse_number, rust_int, rust_uint
 
 
 class AttributeReader:

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from sporadic.microkit.attributes import AttributeReader
 from sporadic.microkit.model import Channel, ChannelEnd, ProtectionDomain
-from sporadic.microkit.xml import Node
+from sporadic.microkit.positions import Node
 
 
 class ChannelReader(AttributeReader):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sporadic.microkit.attributes import AttributeReader
 from sporadic.microkit.model import NUM_DOMAIN_SCHEDULES, NUM_DOMAINS, US, MicrokitDomains
-from sporadic.microkit.numbers import parse_number
-from sporadic.microkit.xml import Node
+from sporadic.microkit.positions import Node
+from sporadic.microkit.rust_numbers import parse_number
 
 
 class DomainScheduleReader(AttributeReader):

@@ -56,9 +56,9 @@ from sporadic.microkit.model import (
     Vcpu,
     VirtualMachine,
 )
-from sporadic.microkit.numbers import parse_number
+from sporadic.microkit.positions import Node, read_xml
 from sporadic.microkit.protection_domains import ProtectionDomainReader
-from sporadic.microkit.xml import Node, read_xml
+from sporadic.microkit.rust_numbers import parse_number
 
 
 class _Loader(

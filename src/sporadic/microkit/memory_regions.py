@@ -18,7 +18,7 @@ from sporadic.microkit.model import (
     MemoryRegion,
     ProtectionDomain,
 )
-from sporadic.microkit.xml import Node
+from sporadic.microkit.positions import Node
 
 
 class MemoryReader(AttributeReader):

@@ -17,7 +17,7 @@ from sporadic.microkit.model import (
     Vcpu,
     VirtualMachine,
 )
-from sporadic.microkit.xml import Node
+from sporadic.microkit.positions import Node
 
 
 class ElementReader(AttributeReader):

@@ -20,7 +20,7 @@ from sporadic.microkit.model import (
     VirtualMachine,
 )
 from sporadic.microkit.pd_elements import ElementReader
-from sporadic.microkit.xml import Node
+from sporadic.microkit.positions import Node
 
 # ``pp`` is the legacy (<= 1.4.1) attribute; ``id`` and ``setvar_id`` are added for children.
 _PD_ATTRS = (
