@@ -13,12 +13,9 @@ import structlog
 from rich.console import Console
 
 from sporadic.analysis.check import analyse
-from sporadic.description import System, load
-from sporadic.errors import DescriptionError, SimulationError, SporadicError
-from sporadic.microkit import load_system_file
-from sporadic.simulation import simulate
-from sporadic.traces.reader import TraceReader
-from sporadic.traces.summary import summarize
+from sporadic.errors import SimulationError, SporadicError
+from sporadic.simulation import load, simulate
+from sporadic.traces.summary import summarise
 from sporadic.traces.table import render_summary
 from sporadic.units import format_duration, parse_duration
 
@@ -63,11 +60,6 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _summary(path: Path) -> dict:
-    with TraceReader(path) as reader:
-        return summarize(reader)
-
-
 def _print(summary: dict, as_json: bool, title: str) -> None:
     if as_json:
         print(json.dumps(summary, indent=2))
@@ -79,16 +71,8 @@ def _print(summary: dict, as_json: bool, title: str) -> None:
         render_summary(summary, console)
 
 
-def _load(path: Path, workload: Path | None) -> System:
-    if path.suffix == ".system":
-        return load_system_file(path, workload)
-    if workload is not None:
-        raise DescriptionError(str(workload), None, "", "--workload is for Microkit .system files")
-    return load(path)
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-    system = _load(args.file, args.workload)
+    system = load(args.file, args.workload)
     trace = args.output or args.file.with_suffix(".trace")
     started = time.process_time()
     simulate(system, trace, until=args.until, seed=args.seed)
@@ -99,12 +83,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         cpu_s=round(time.process_time() - started, 3),
         trace=str(trace),
     )
-    _print(_summary(trace), args.json, f"{system.name}: trace written to {trace}")
+    _print(summarise(trace), args.json, f"{system.name}: trace written to {trace}")
     return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    system = _load(args.file, args.workload)
+    system = load(args.file, args.workload)
     if args.json:
         print(json.dumps(system.to_dict(), indent=2))
         return 0
@@ -169,7 +153,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    _print(_summary(args.trace), args.json, f"{args.trace}")
+    _print(summarise(args.trace), args.json, f"{args.trace}")
     return 0
 
 

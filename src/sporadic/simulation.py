@@ -1,4 +1,4 @@
-"""Run a description: build the system, stream the trace, and host the loop under trio.
+"""Load a description, build the system, stream the trace, and host the loop under trio.
 
 The kernel loop is synchronous; ``run_async`` drives it in slices of simulated time with a trio
 checkpoint between slices, so that the agent's server and live subscribers (which live in trio)
@@ -16,10 +16,23 @@ from typing import Any
 import trio
 
 from sporadic.description import System
+from sporadic.description import load as load_description
+from sporadic.errors import DescriptionError
+from sporadic.microkit import load_system_file
 from sporadic.system.builder import BuiltSystem
 from sporadic.traces.writer import TraceWriter
 
 SLICE = 100_000_000  # ns of simulated time between trio checkpoints
+
+
+def load(path: str | Path, workload: str | Path | None = None) -> System:
+    """A system from a TOML description, or from a Microkit ``.system`` file and its side file
+    (``workload``, by default ``X.workload.toml`` beside it)."""
+    if Path(path).suffix == ".system":
+        return load_system_file(path, workload)
+    if workload is not None:
+        raise DescriptionError(str(workload), None, "", "--workload is for Microkit .system files")
+    return load_description(path)
 
 
 class Simulation:

@@ -9,7 +9,7 @@ from sporadic.analysis.rta import Task, response_times
 from sporadic.cli import main
 from sporadic.description import load, load_text
 from sporadic.simulation import Simulation
-from sporadic.traces import TraceReader, summarize
+from sporadic.traces import TraceReader, summarise
 
 ROOT = Path(__file__).resolve().parents[2]
 US = 1_000
@@ -39,7 +39,7 @@ def test_vehicle_analysis_bounds_the_simulation(tmp_path: Path) -> None:
     trace = tmp_path / "v.trace"
     Simulation(system, trace).run()
     with TraceReader(trace) as reader:
-        simulated = summarize(reader)["tasks"]["control"]["response"]["max"]
+        simulated = summarise(reader)["tasks"]["control"]["response"]["max"]
     assert simulated == 756_339 <= control.with_budgets
 
 

@@ -10,7 +10,7 @@ from sporadic.analysis.rta import Task, rate_monotonic, response_times
 from sporadic.description import load_text
 from sporadic.simulation import Simulation
 from sporadic.traces.reader import TraceReader
-from sporadic.traces.summary import summarize
+from sporadic.traces.summary import summarise
 
 US = 1_000
 
@@ -68,7 +68,7 @@ def test_simulated_worst_response_equals_rta(specs: list, tmp_path) -> None:
     trace = tmp_path / "rta.trace"
     Simulation(system, trace).run()
     with TraceReader(trace) as reader:
-        summary = summarize(reader)
+        summary = summarise(reader)
     for name, r in expected.items():
         assert r is not None
         assert summary["tasks"][name]["response"]["max"] == r * US, name

@@ -147,12 +147,12 @@ notified = { 3 = [ { compute = "30us" } ] }
 
 
 def test_pipeline_example_charges_the_server_to_its_clients(tmp_path: Path) -> None:
-    from sporadic.traces import TraceReader, summarize
+    from sporadic.traces import TraceReader, summarise
 
     trace = tmp_path / "p.trace"
     Simulation(load(ROOT / "examples" / "pipeline" / "pipeline.toml"), trace).run()
     with TraceReader(trace) as reader:
-        tasks = summarize(reader)["tasks"]
+        tasks = summarise(reader)["tasks"]
     assert list(tasks) == ["store", "sensor", "filter", "actuator"]
     assert [tasks[n]["jobs"] for n in tasks] == [2001, 1001, 1001, 1001]
     assert all(tasks[n]["misses"] == 0 for n in tasks)

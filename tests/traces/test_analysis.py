@@ -1,4 +1,4 @@
-"""summarize() on handcrafted traces, and its rendering."""
+"""summarise() on handcrafted traces, and its rendering."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from sporadic.records import (
     PREEMPT,
     SWITCH,
 )
-from sporadic.traces import TraceReader, TraceWriter, render_summary, summarize
+from sporadic.traces import TraceReader, TraceWriter, render_summary, summarise
 from sporadic.traces.table import format_ns
 
 IDLE, CTL, SENSOR, LOGGER = 0, 1, 2, 3
@@ -132,7 +132,7 @@ def write(path: Path, records: list[tuple], end: int | None, header: dict = HEAD
 
 def summary_of(path: Path) -> dict:
     with TraceReader(path) as reader:
-        return summarize(reader)
+        return summarise(reader)
 
 
 def test_two_tasks_exact_summary(tmp_path: Path) -> None:

@@ -164,3 +164,8 @@ class TraceReader:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def read_trace(path: str | os.PathLike[str]) -> TraceReader:
+    """Open a trace: its header is read at once, its records stream as it is iterated."""
+    return TraceReader(path)

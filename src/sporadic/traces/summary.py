@@ -6,6 +6,7 @@ the currently running thread, so summaries of traces larger than memory are poss
 
 from __future__ import annotations
 
+import os
 from array import array
 from collections import defaultdict
 from fractions import Fraction
@@ -53,11 +54,16 @@ def _stats(samples: array) -> tuple[dict[str, int | None], int | None, int | Non
     return stats, jitter, std
 
 
-def summarize(reader: TraceReader) -> dict[str, Any]:
-    """Consume ``reader`` and return the per-task summary (shape in docs/trace-format.md).
+def summarise(trace: TraceReader | str | os.PathLike[str]) -> dict[str, Any]:
+    """The per-task summary of a trace (shape in docs/trace-format.md), from a path or by
+    consuming an open reader in one streaming pass.
 
     A task is a thread with at least one job release; tasks are listed in header thread order.
     """
+    if not isinstance(trace, TraceReader):
+        with TraceReader(trace) as reader:
+            return summarise(reader)
+    reader = trace
     releases: defaultdict[int, int] = defaultdict(int)
     misses: defaultdict[int, int] = defaultdict(int)
     preemptions: defaultdict[int, int] = defaultdict(int)

@@ -1,4 +1,4 @@
-"""Terminal rendering of a trace summary (the dict :func:`summarize` returns)."""
+"""Terminal rendering of a trace summary (the dict :func:`summarise` returns)."""
 
 from __future__ import annotations
 
