@@ -135,7 +135,7 @@ class Scheduler:
 
     def schedule(self) -> None:
         if self.release.keys and self.release.keys[0][0] <= self.now:
-            self._awaken()
+            self.awaken()
         if self.num_domains > 1 and self.domain_time == 0:
             self.reprogram = True
             self.reschedule_required()
@@ -146,38 +146,38 @@ class Scheduler:
             if was_runnable:
                 self.ready.enqueue(cur)
             if action is CHOOSE_NEW:
-                self._choose_thread()
+                self.choose_thread()
             else:
                 cand = action
                 fastfail = cur is self.idle or cand.prio < cur.prio
                 if fastfail and not self.ready.is_highest_prio(self.cur_domain, cand.prio):
                     self.ready.enqueue(cand)
                     self.action = CHOOSE_NEW
-                    self._choose_thread()
+                    self.choose_thread()
                 elif was_runnable and cand.prio == cur.prio:
                     self.ready.append(cand)
                     self.action = CHOOSE_NEW
-                    self._choose_thread()
+                    self.choose_thread()
                 else:
-                    self._switch_to(cand)
+                    self.switch_to(cand)
         self.action = RESUME_CURRENT
-        self._switch_sched_context()
+        self.switch_sched_context()
         if self.reprogram:
-            self._set_next_interrupt()
+            self.set_next_interrupt()
             self.reprogram = False
 
-    def _choose_thread(self) -> None:
+    def choose_thread(self) -> None:
         if self.num_domains > 1 and self.domain_time == 0:
-            self._next_domain()
+            self.next_domain()
         t = self.ready.highest(self.cur_domain)
-        self._switch_to(self.idle if t is None else t)
+        self.switch_to(self.idle if t is None else t)
 
-    def _next_domain(self) -> None:
+    def next_domain(self) -> None:
         self.cur_domain, self.domain_time = self.domains.advance()
         self.reprogram = True
         self.sink((ev.DOMAIN_SWITCH, self.now, self.cur_domain))
 
-    def _switch_to(self, t: Any) -> None:
+    def switch_to(self, t: Any) -> None:
         """``switchToThread`` / ``switchToIdleThread`` plus the SWITCH/PREEMPT records."""
         cur = self.cur
         if t is not self.idle:
@@ -192,7 +192,7 @@ class Scheduler:
         sink((ev.SWITCH, now, cur.id, t.id, -1 if sc is None or t is self.idle else sc.id))
         self.cur = t
 
-    def _switch_sched_context(self) -> None:
+    def switch_sched_context(self) -> None:
         sc = self.cur.sc
         if sc is not self.cur_sc:
             self.reprogram = True
@@ -202,7 +202,7 @@ class Scheduler:
             self.commit_time()
         self.cur_sc = sc
 
-    def _set_next_interrupt(self) -> None:
+    def set_next_interrupt(self) -> None:
         now = self.now
         t = now + self.cur.sc.refills[0][1]
         if self.num_domains > 1 and now + self.domain_time < t:
@@ -244,7 +244,7 @@ class Scheduler:
         ):
             self.postpone(sc)
 
-    def _awaken(self) -> None:
+    def awaken(self) -> None:
         while (t := self.release.pop_ready(self.now)) is not None:
             self.sink((ev.REFILL_RELEASE, self.now, t.id, t.sc.id))
             self.possible_switch_to(t)
@@ -292,11 +292,11 @@ class Scheduler:
         self.consumed = 0
         cur = self.cur
         if self.schedulable(cur):
-            self._end_timeslice(can_timeout_fault)
+            self.end_timeslice(can_timeout_fault)
             self.reschedule_required()
             self.reprogram = True
 
-    def _end_timeslice(self, can_timeout_fault: bool) -> None:
+    def end_timeslice(self, can_timeout_fault: bool) -> None:
         cur = self.cur
         sc = self.cur_sc
         if can_timeout_fault and not is_round_robin(sc) and cur.timeout_handler is not None:
