@@ -18,12 +18,7 @@ from sporadic.kernel import (
     YieldTo,
     configure,
 )
-from tests.kernel.test_scheduling import MS, Sim
-
-
-def prog(*actions: Any) -> Iterator[Any]:
-    for a in actions:  # noqa: UP028 - a generator, so that the kernel can send() results
-        yield a
+from tests.helpers import MS, Sim, prog
 
 
 def marking(label: str, *actions: Any) -> Iterator[Any]:

@@ -34,87 +34,9 @@ from sporadic.kernel import (
     bind,
     configure,
 )
-from sporadic.kernel.notification import send_signal
 from sporadic.kernel.objects import BLOCKED_ON_SEND, INACTIVE, TCB
 from sporadic.scheduler.domains import DomainSchedule
-
-US = 1_000
-MS = 1_000_000
-S = 1_000_000_000
-
-
-class Sim:
-    """A kernel with its records and a few shortcuts for building scenarios."""
-
-    def __init__(self, **kw: Any) -> None:
-        self.recs: list[tuple] = []
-        self.k = Kernel(sink=self.recs.append, **kw)
-
-    def thread(
-        self,
-        name: str,
-        prio: int,
-        program: Iterator[Any],
-        budget: int,
-        period: int,
-        *,
-        extra_refills: int = 0,
-        sporadic: bool = False,
-        badge: int = 0,
-        domain: int = 0,
-        mcp: int | None = None,
-    ) -> TCB:
-        """Create, configure, bind and start a thread (boot order = call order)."""
-        k = self.k
-        t = k.create_thread(name, prio, program=program, domain=domain, mcp=mcp)
-        sc = k.create_sc(name)
-        configure(
-            k, sc, budget, period, extra_refills=extra_refills, badge=badge, sporadic=sporadic
-        )
-        bind(k, sc, t)
-        k.start(t)
-        return t
-
-    def signal_at(self, t: int, ntfn: Any) -> None:
-        """A device timer that signals ``ntfn`` at ``t``."""
-        self.k.add_timer(t, 0, lambda now: send_signal(self.k, ntfn, 1))
-
-    def name(self, tid: int) -> str:
-        return self.k.threads[tid].name
-
-    def switches(self, until: int | None = None) -> list[tuple[int, str, str]]:
-        return [
-            (r[1], self.name(r[2]), self.name(r[3]))
-            for r in self.recs
-            if r[0] == ev.SWITCH and (until is None or r[1] < until)
-        ]
-
-    def records(self, kind: int) -> list[tuple]:
-        return [r[1:] for r in self.recs if r[0] == kind]
-
-    def intervals(self, name: str, end: int) -> list[tuple[int, int]]:
-        """Execution intervals of ``name`` from the SWITCH records, closed at ``end``."""
-        out: list[tuple[int, int]] = []
-        start = None
-        for r in self.recs:
-            if r[0] != ev.SWITCH:
-                continue
-            if self.name(r[2]) == name and start is not None:
-                if r[1] > start:
-                    out.append((start, r[1]))
-                start = None
-            if self.name(r[3]) == name:
-                start = r[1]
-        if start is not None and end > start:
-            out.append((start, end))
-        return out
-
-    def marks(self, label: str) -> list[tuple[int, Any]]:
-        return [(r[1], r[4]) for r in self.recs if r[0] == ev.MARK and r[3] == label]
-
-
-def spin() -> Iterator[Any]:
-    yield Spin()
+from tests.helpers import MS, US, S, Sim, spin
 
 
 def seq(*actions: Any) -> Iterator[Any]:
