@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from sporadic.cli import main
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 VEHICLE = ROOT / "examples" / "vehicle"
 
 

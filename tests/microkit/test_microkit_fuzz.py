@@ -4,13 +4,13 @@ never a traceback."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from sporadic.microkit import MicrokitError, parse_microkit
+from tests.helpers import ROOT
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "microkit"
+EXAMPLES = ROOT / "examples" / "microkit"
 JUNK = ["", "-1", "abc", "0x", "99999999999999999999999", "true", "0x1_000", " 5", "62", "w"]
 
 

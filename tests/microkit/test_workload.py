@@ -14,10 +14,9 @@ from sporadic.description import DescriptionError
 from sporadic.microkit import load_system_file
 from sporadic.simulation import Simulation
 from sporadic.traces.reader import TraceReader
+from tests.helpers import ROOT, US
 
-ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "microkit"
-US = 1_000
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.system")), ids=lambda p: p.name)
