@@ -345,11 +345,11 @@ def test_set_priority_above_mcp_is_range_error() -> None:
     a = sim.thread("A", 100, spin(), 5 * MS, 5 * MS)
     out: list[Any] = []
 
-    def prog() -> Iterator[Any]:
+    def program() -> Iterator[Any]:
         out.append((yield SetPriority(a, 201)))
         out.append((yield SetPriority(a, 120)))
 
-    c = sim.thread("C", 150, prog(), 10 * MS, 10 * MS, mcp=200)
+    c = sim.thread("C", 150, program(), 10 * MS, 10 * MS, mcp=200)
     k.run(1 * MS)
     assert out == ["RangeError", None]
     assert sim.records(ev.SYSCALL_ERROR) == [(0, c.id, "SetPriority", "RangeError")]
@@ -476,14 +476,14 @@ def test_periodic_yielder_scenario_4() -> None:
     sim = Sim()
     k = sim.k
 
-    def prog() -> Iterator[Any]:
+    def program() -> Iterator[Any]:
         counter = 0
         while True:
             counter += 1
             yield Mark("counter", counter)
             yield Yield()
 
-    t = sim.thread("T", 100, prog(), 200 * MS, 1 * S)
+    t = sim.thread("T", 100, program(), 200 * MS, 1 * S)
     k.run(int(0.5 * S))
     assert t.sc.refills == [[1 * S, 200 * MS]]
     k.run(int(5.5 * S))
@@ -498,7 +498,7 @@ def test_yield_reports_only_time_really_used() -> None:
     k = sim.k
     seen: list[Any] = []
 
-    def prog() -> Iterator[Any]:
+    def program() -> Iterator[Any]:
         while True:
             yield Compute(10 * MS)
             yield Yield()
@@ -507,7 +507,7 @@ def test_yield_reports_only_time_really_used() -> None:
                 lambda t, sc=sc: seen.append((t, sc.consumed, [list(r) for r in sc.refills]))
             )
 
-    sim.thread("T", 100, prog(), 200 * MS, 1 * S)
+    sim.thread("T", 100, program(), 200 * MS, 1 * S)
     k.run(int(2.5 * S))
     assert seen == [
         (1 * S, 10 * MS, [[1 * S, 200 * MS]]),
@@ -550,11 +550,11 @@ def test_configure_errors_scenario_23_in_sel4_order() -> None:
     ]
     out: list[Any] = []
 
-    def prog() -> Iterator[Any]:
+    def program() -> Iterator[Any]:
         for c in calls:
             out.append((yield c))
 
-    ctl = sim.thread("ctl", 200, prog(), 10 * MS, 10 * MS)
+    ctl = sim.thread("ctl", 200, program(), 10 * MS, 10 * MS)
     k.run(1 * MS)
     r, ic = "RangeError", "InvalidCapability"
     expected = [None, r, r, r, r, None, ic, r, r, r, ic, r, None, None, r]
@@ -842,12 +842,12 @@ def test_no_timeout_fault_on_yield() -> None:
     k = sim.k
     ep = k.create_endpoint("tfep")
 
-    def prog() -> Iterator[Any]:
+    def program() -> Iterator[Any]:
         while True:
             yield Compute(500 * US)
             yield Yield()
 
-    s = sim.thread("S", 100, prog(), 1 * MS, 2 * MS)
+    s = sim.thread("S", 100, program(), 1 * MS, 2 * MS)
     s.timeout_handler = ep
     k.run(5 * MS)
     assert sim.records(ev.TIMEOUT_FAULT) == []
@@ -909,13 +909,13 @@ def test_domain_time_within_min_budget_ends_the_window_early() -> None:
     k = sim.k
     n = k.create_notification("n")
 
-    def prog() -> Iterator[Any]:
+    def program() -> Iterator[Any]:
         yield Compute(10 * MS - 10 * US)
         word = yield Poll(n)
         yield Mark("polled", word)
         yield Spin()
 
-    sim.thread("A", 100, prog(), 50 * MS, 50 * MS, domain=0)
+    sim.thread("A", 100, program(), 50 * MS, 50 * MS, domain=0)
     sim.thread("B", 100, spin(), 50 * MS, 50 * MS, domain=1)
     k.run(25 * MS)
     end0 = 10 * MS - 10 * US
