@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from sporadic.cli import main
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 VEHICLE = ROOT / "examples" / "vehicle"
 
 
@@ -75,10 +75,27 @@ def test_truncated_trace_is_reported_up_to_its_last_record(tmp_path: Path, capsy
     assert 0 < summary["tasks"]["control"]["jobs"] < 2000
 
 
-def test_table_output(tmp_path: Path, capsys) -> None:
-    assert main(["run", str(VEHICLE / "vehicle.toml"), "-o", str(tmp_path / "t.trace")]) == 0
-    out = capsys.readouterr().out
-    assert "control" in out and "2000" in out and "simulated 2s" in out
+def test_table_output_has_the_title_the_control_row_and_the_simulated_time(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the layout the CLI uses when stdout is not a terminal (160 columns, no colour), whatever
+    # the environment says about terminals
+    for var in ("FORCE_COLOR", "TTY_COMPATIBLE"):
+        monkeypatch.delenv(var, raising=False)
+    trace = tmp_path / "t.trace"
+    assert main(["run", str(VEHICLE / "vehicle.toml"), "-o", str(trace)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"vehicle: trace written to {trace}"
+    # the body rows of the table, cells stripped
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in lines if line.startswith("│")]
+    # one row per task in the order of the description; the width cuts "watchdog" short
+    assert [r[0] for r in rows] == ["watchd…", "fusion", "control", "planner", "logger"]
+    # task, jobs, misses, latency min/p50/p99/max/jitter, response min/p50/p99/max/jitter, cpu,
+    # charged, preemptions, budget exhaustions
+    assert rows[2] == ["control", "2000", "0", "0ns", "0ns", "300us", "515us", "515us",
+                       "150us", "214us", "549us", "756us", "606us", "402ms", "402ms", "0",
+                       "7"]  # fmt: skip
+    assert lines[-1].rstrip() == "simulated 2s"
 
 
 def test_bad_description_exits_2_with_location(tmp_path: Path, capsys) -> None:

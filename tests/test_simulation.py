@@ -9,8 +9,9 @@ import trio
 
 from sporadic.description import load
 from sporadic.simulation import Simulation
+from tests.helpers import ROOT
 
-VEHICLE = Path(__file__).resolve().parents[1] / "examples" / "vehicle" / "vehicle.toml"
+VEHICLE = ROOT / "examples" / "vehicle" / "vehicle.toml"
 
 
 async def test_other_trio_tasks_run_between_slices(tmp_path: Path) -> None:

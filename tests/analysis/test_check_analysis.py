@@ -10,9 +10,7 @@ from sporadic.cli import main
 from sporadic.description import load, load_text
 from sporadic.simulation import Simulation
 from sporadic.traces import TraceReader, summarise
-
-ROOT = Path(__file__).resolve().parents[2]
-US = 1_000
+from tests.helpers import ROOT, US
 
 
 def test_budget_bounds_interference() -> None:

@@ -11,8 +11,7 @@ from sporadic.description import load_text
 from sporadic.simulation import Simulation
 from sporadic.traces.reader import TraceReader
 from sporadic.traces.summary import summarise
-
-US = 1_000
+from tests.helpers import US
 
 
 def test_textbook_example() -> None:

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from sporadic import records as ev
-from sporadic.kernel import Kernel, Message, bind, configure
+from sporadic.kernel import Message, configure
 from sporadic.kernel.notification import send_signal
-from sporadic.kernel.objects import FAULT_TIMEOUT, TCB, Endpoint, SchedContext
+from sporadic.kernel.objects import FAULT_TIMEOUT, TCB, Endpoint
 from sporadic.kernel.syscalls import (
     Bind,
     BindNotification,
@@ -47,103 +47,7 @@ from sporadic.scheduler.states import (
     INACTIVE,
     RUNNING,
 )
-
-US = 1_000
-MS = 1_000_000
-
-
-class Sim:
-    """A kernel with its records and shortcuts for IPC scenarios."""
-
-    def __init__(self, **kw: Any) -> None:
-        self.recs: list[tuple] = []
-        self.k = Kernel(sink=self.recs.append, **kw)
-        self.passive: list[SchedContext] = []
-
-    def ep(self, name: str) -> Endpoint:
-        return self.k.create_endpoint(name)
-
-    def thread(
-        self,
-        name: str,
-        prio: int,
-        program: Iterator[Any] | None,
-        budget: int | None = None,
-        period: int | None = None,
-        *,
-        badge: int = 0,
-        start: bool = True,
-        mcp: int | None = None,
-    ) -> TCB:
-        """Create a thread; with a budget also an SC (period defaults to the budget: RR)."""
-        k = self.k
-        t = k.create_thread(name, prio, program=program, mcp=mcp)
-        if budget is not None:
-            sc = k.create_sc(name)
-            configure(k, sc, budget, budget if period is None else period, badge=badge)
-            bind(k, sc, t)
-        if start:
-            k.start(t)
-        return t
-
-    def server(self, name: str, prio: int, program: Iterator[Any]) -> TCB:
-        """A thread that becomes passive once root has run (see the module docstring)."""
-        t = self.thread(name, prio, program, 1 * MS)
-        self.passive.append(t.sc)
-        return t
-
-    def root(self, *then: Any) -> TCB:
-        """Priority 0: unbind the passive threads' SCs, then ``then`` (usually Resumes)."""
-        actions = [Unbind(sc) for sc in self.passive] + list(then)
-        return self.thread("root", 0, prog(*actions), 100 * MS, mcp=255)
-
-    def name(self, tid: int) -> str:
-        return "-" if tid < 0 else self.k.threads[tid].name
-
-    def records(self, kind: int) -> list[tuple]:
-        return [r[1:] for r in self.recs if r[0] == kind]
-
-    def switches(self) -> list[tuple[int, str, str]]:
-        return [(r[0], self.name(r[1]), self.name(r[2])) for r in self.records(ev.SWITCH)]
-
-    def switches_sc(self) -> list[tuple[int, str, str]]:
-        """(t, to, name of the SC it runs on) of every SWITCH."""
-        return [
-            (r[0], self.name(r[2]), "idle" if r[3] < 0 else self.k.scs[r[3]].name)
-            for r in self.records(ev.SWITCH)
-        ]
-
-    def donations(self) -> list[tuple[int, str, str, str]]:
-        return [
-            (r[0], self.k.scs[r[1]].name, self.name(r[2]), self.name(r[3]))
-            for r in self.records(ev.DONATE)
-        ]
-
-    def replies(self) -> list[tuple[int, str, str]]:
-        return [(r[0], self.name(r[1]), self.name(r[2])) for r in self.records(ev.IPC_REPLY)]
-
-    def marks(self, label: str) -> list[tuple[int, str, Any]]:
-        return [(r[0], self.name(r[1]), r[3]) for r in self.records(ev.MARK) if r[2] == label]
-
-    def intervals(self, name: str, end: int) -> list[tuple[int, int]]:
-        out: list[tuple[int, int]] = []
-        start = None
-        for t, frm, to in self.switches():
-            if frm == name and start is not None:
-                if t > start:
-                    out.append((start, t))
-                start = None
-            if to == name:
-                start = t
-        if start is not None and end > start:
-            out.append((start, end))
-        return out
-
-
-def prog(*actions: Any) -> Iterator[Any]:
-    """A program that performs ``actions`` in order, then exits."""
-    for a in actions:  # noqa: UP028 - `yield from` would forward send() to a tuple iterator
-        yield a
+from tests.helpers import MS, US, Sim, prog
 
 
 def no_donations(sim: Sim) -> None:
@@ -220,7 +124,7 @@ def test_send_to_an_active_server_does_not_donate_either() -> None:
         (0, "C", "C"),
         (0, "idle", "idle"),
     ]
-    assert sim.marks("got") == [(0, "S", 0)]
+    assert sim.marks("got", with_thread=True) == [(0, "S", 0)]
     assert s.state == BLOCKED_ON_RECEIVE
 
 
@@ -349,8 +253,8 @@ def test_endpoint_send_queue_is_by_priority_fifo_within_one(
     sim.root(*then, Resume(r))
     k.run(1 * MS)
     assert [sim.name(r[1]) for r in sim.records(ev.IPC_SEND)] == list("abcde")
-    assert [m[2] for m in sim.marks("got")] == order
-    assert [m[2] for m in sim.marks("sent")] == order
+    assert [m[2] for m in sim.marks("got", with_thread=True)] == order
+    assert [m[2] for m in sim.marks("sent", with_thread=True)] == order
     assert [sim.name(r[3]) for r in sim.records(ev.IPC_RECV)] == ["abcde"[i] for i in order]
 
 
@@ -367,7 +271,7 @@ def test_endpoint_receive_queue_is_by_priority_fifo_within_one() -> None:
     )
     sim.root(*(Resume(t) for t in k.threads[1:4]), Resume(sender))
     k.run(1 * MS)
-    assert sim.marks("got") == [(0, "r2", 0), (0, "r3", 1), (0, "r1", 2)]
+    assert sim.marks("got", with_thread=True) == [(0, "r2", 0), (0, "r3", 1), (0, "r1", 2)]
 
 
 # ============================================================================ 8.4/8.5 replies

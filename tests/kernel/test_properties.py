@@ -14,16 +14,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sporadic import records as ev
-from sporadic.kernel import Compute, Kernel, Spin, Yield, bind, configure
-
-US = 1_000
-MS = 1_000_000
-MIN_BUDGET = 20 * US
-
-
-def spinner() -> Iterator[Any]:
-    yield Spin()
+from sporadic.kernel import Compute, Kernel, Yield, bind, configure
+from tests.helpers import MIN_BUDGET, MS, US, busiest_window, intervals, spin, switches
 
 
 def yielder(computes: list[int]) -> Iterator[Any]:
@@ -42,7 +34,7 @@ def computer(computes: list[int]) -> Iterator[Any]:
         yield Yield()
 
 
-PROGRAMS = {"spin": lambda cs: spinner(), "yield": yielder, "compute": computer}
+PROGRAMS = {"spin": lambda cs: spin(), "yield": yielder, "compute": computer}
 
 
 @st.composite
@@ -84,23 +76,6 @@ def simulate(tasks: list[dict[str, Any]]) -> tuple[Kernel, list[tuple]]:
     return k, recs
 
 
-def intervals(recs: list[tuple], tid: int, end: int) -> list[tuple[int, int]]:
-    out = []
-    start = None
-    for r in recs:
-        if r[0] != ev.SWITCH:
-            continue
-        if r[2] == tid and start is not None:
-            if r[1] > start:
-                out.append((start, r[1]))
-            start = None
-        if r[3] == tid:
-            start = r[1]
-    if start is not None and end > start:
-        out.append((start, end))
-    return out
-
-
 @settings(max_examples=60, deadline=None)
 @given(task_sets())
 def test_constant_bandwidth_never_exceeds_budget_in_any_period_window(
@@ -109,11 +84,9 @@ def test_constant_bandwidth_never_exceeds_budget_in_any_period_window(
     """2.7: with NoFlag SCs, no window of length period holds more than budget of execution."""
     k, recs = simulate(tasks)
     for spec, t in zip(tasks, k.threads[1:], strict=True):
-        ivs = intervals(recs, t.id, HORIZON)
-        period, budget = spec["period"], spec["budget"]
-        for s, _ in ivs:
-            used = sum(max(0, min(b, s + period) - max(a, s)) for a, b in ivs)
-            assert used <= budget, (spec, s, used)
+        ivs = intervals(switches(recs), t.id, HORIZON)
+        s, used = busiest_window(ivs, spec["period"])
+        assert used <= spec["budget"], (spec, s, used)
 
 
 @settings(max_examples=20, deadline=None)

@@ -18,12 +18,7 @@ from sporadic.kernel import (
     YieldTo,
     configure,
 )
-from tests.kernel.test_scheduling import MS, Sim
-
-
-def prog(*actions: Any) -> Iterator[Any]:
-    for a in actions:  # noqa: UP028 - a generator, so that the kernel can send() results
-        yield a
+from tests.helpers import MS, Sim, prog
 
 
 def marking(label: str, *actions: Any) -> Iterator[Any]:
@@ -35,18 +30,21 @@ def marking(label: str, *actions: Any) -> Iterator[Any]:
     yield Spin()
 
 
-def test_yield_to_an_equal_priority_thread_runs_it_first_and_reports_its_time() -> None:
-    """7.5: target at the caller's priority goes to the head, ahead of the caller; the caller's
-    answer (the target's consumed time) waits until the caller runs again."""
+def test_yield_to_a_blocked_equal_priority_thread_answers_at_once_and_switches_nothing() -> None:
+    """7.5: YieldTo the SC of a thread that is not schedulable (blocked) queues nothing: the
+    caller keeps running and gets the target's consumed time at once, which resets it.
+
+    Boot order T, C: T runs 0..2 ms and blocks on n; C runs from 2 ms, computes 1 ms and at
+    3 ms yields to T's SC: answer 2 ms, no switch; C spins on to the end at 5 ms."""
     sim = Sim()
     k = sim.k
     n = k.create_notification("n")
     target = sim.thread("T", 100, prog(Compute(2 * MS), Wait(n)), 10 * MS, 10 * MS)
     sim.thread("C", 100, marking("c", Compute(1 * MS), YieldTo(target.sc)), 10 * MS, 10 * MS)
-    # boot order T, C: T runs first 0..2 ms, blocks; C runs 2..3 ms, yields to T's SC; T is
-    # blocked (not schedulable), so the answer comes at once: T's consumed time, 2 ms
     k.run(5 * MS)
+    assert sim.switches() == [(0, "idle", "T"), (2 * MS, "T", "C")]
     assert sim.marks("c") == [(3 * MS, 2 * MS)]
+    assert k.cur.name == "C" and target.sc.consumed == 0
 
 
 def test_yield_to_a_runnable_equal_priority_thread() -> None:

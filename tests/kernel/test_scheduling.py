@@ -34,88 +34,10 @@ from sporadic.kernel import (
     bind,
     configure,
 )
-from sporadic.kernel.notification import send_signal
 from sporadic.kernel.objects import TCB
 from sporadic.scheduler.domains import DomainSchedule
 from sporadic.scheduler.states import BLOCKED_ON_SEND, INACTIVE
-
-US = 1_000
-MS = 1_000_000
-S = 1_000_000_000
-
-
-class Sim:
-    """A kernel with its records and a few shortcuts for building scenarios."""
-
-    def __init__(self, **kw: Any) -> None:
-        self.recs: list[tuple] = []
-        self.k = Kernel(sink=self.recs.append, **kw)
-
-    def thread(
-        self,
-        name: str,
-        prio: int,
-        program: Iterator[Any],
-        budget: int,
-        period: int,
-        *,
-        extra_refills: int = 0,
-        sporadic: bool = False,
-        badge: int = 0,
-        domain: int = 0,
-        mcp: int | None = None,
-    ) -> TCB:
-        """Create, configure, bind and start a thread (boot order = call order)."""
-        k = self.k
-        t = k.create_thread(name, prio, program=program, domain=domain, mcp=mcp)
-        sc = k.create_sc(name)
-        configure(
-            k, sc, budget, period, extra_refills=extra_refills, badge=badge, sporadic=sporadic
-        )
-        bind(k, sc, t)
-        k.start(t)
-        return t
-
-    def signal_at(self, t: int, ntfn: Any) -> None:
-        """A device timer that signals ``ntfn`` at ``t``."""
-        self.k.add_timer(t, 0, lambda now: send_signal(self.k, ntfn, 1))
-
-    def name(self, tid: int) -> str:
-        return self.k.threads[tid].name
-
-    def switches(self, until: int | None = None) -> list[tuple[int, str, str]]:
-        return [
-            (r[1], self.name(r[2]), self.name(r[3]))
-            for r in self.recs
-            if r[0] == ev.SWITCH and (until is None or r[1] < until)
-        ]
-
-    def records(self, kind: int) -> list[tuple]:
-        return [r[1:] for r in self.recs if r[0] == kind]
-
-    def intervals(self, name: str, end: int) -> list[tuple[int, int]]:
-        """Execution intervals of ``name`` from the SWITCH records, closed at ``end``."""
-        out: list[tuple[int, int]] = []
-        start = None
-        for r in self.recs:
-            if r[0] != ev.SWITCH:
-                continue
-            if self.name(r[2]) == name and start is not None:
-                if r[1] > start:
-                    out.append((start, r[1]))
-                start = None
-            if self.name(r[3]) == name:
-                start = r[1]
-        if start is not None and end > start:
-            out.append((start, end))
-        return out
-
-    def marks(self, label: str) -> list[tuple[int, Any]]:
-        return [(r[1], r[4]) for r in self.recs if r[0] == ev.MARK and r[3] == label]
-
-
-def spin() -> Iterator[Any]:
-    yield Spin()
+from tests.helpers import MS, US, S, Sim, spin
 
 
 def seq(*actions: Any) -> Iterator[Any]:
@@ -424,11 +346,11 @@ def test_set_priority_above_mcp_is_range_error() -> None:
     a = sim.thread("A", 100, spin(), 5 * MS, 5 * MS)
     out: list[Any] = []
 
-    def prog() -> Iterator[Any]:
+    def program() -> Iterator[Any]:
         out.append((yield SetPriority(a, 201)))
         out.append((yield SetPriority(a, 120)))
 
-    c = sim.thread("C", 150, prog(), 10 * MS, 10 * MS, mcp=200)
+    c = sim.thread("C", 150, program(), 10 * MS, 10 * MS, mcp=200)
     k.run(1 * MS)
     assert out == ["RangeError", None]
     assert sim.records(ev.SYSCALL_ERROR) == [(0, c.id, "SetPriority", "RangeError")]
@@ -555,14 +477,14 @@ def test_periodic_yielder_scenario_4() -> None:
     sim = Sim()
     k = sim.k
 
-    def prog() -> Iterator[Any]:
+    def program() -> Iterator[Any]:
         counter = 0
         while True:
             counter += 1
             yield Mark("counter", counter)
             yield Yield()
 
-    t = sim.thread("T", 100, prog(), 200 * MS, 1 * S)
+    t = sim.thread("T", 100, program(), 200 * MS, 1 * S)
     k.run(int(0.5 * S))
     assert t.sc.refills == [[1 * S, 200 * MS]]
     k.run(int(5.5 * S))
@@ -577,7 +499,7 @@ def test_yield_reports_only_time_really_used() -> None:
     k = sim.k
     seen: list[Any] = []
 
-    def prog() -> Iterator[Any]:
+    def program() -> Iterator[Any]:
         while True:
             yield Compute(10 * MS)
             yield Yield()
@@ -586,7 +508,7 @@ def test_yield_reports_only_time_really_used() -> None:
                 lambda t, sc=sc: seen.append((t, sc.consumed, [list(r) for r in sc.refills]))
             )
 
-    sim.thread("T", 100, prog(), 200 * MS, 1 * S)
+    sim.thread("T", 100, program(), 200 * MS, 1 * S)
     k.run(int(2.5 * S))
     assert seen == [
         (1 * S, 10 * MS, [[1 * S, 200 * MS]]),
@@ -629,11 +551,11 @@ def test_configure_errors_scenario_23_in_sel4_order() -> None:
     ]
     out: list[Any] = []
 
-    def prog() -> Iterator[Any]:
+    def program() -> Iterator[Any]:
         for c in calls:
             out.append((yield c))
 
-    ctl = sim.thread("ctl", 200, prog(), 10 * MS, 10 * MS)
+    ctl = sim.thread("ctl", 200, program(), 10 * MS, 10 * MS)
     k.run(1 * MS)
     r, ic = "RangeError", "InvalidCapability"
     expected = [None, r, r, r, r, None, ic, r, r, r, ic, r, None, None, r]
@@ -921,12 +843,12 @@ def test_no_timeout_fault_on_yield() -> None:
     k = sim.k
     ep = k.create_endpoint("tfep")
 
-    def prog() -> Iterator[Any]:
+    def program() -> Iterator[Any]:
         while True:
             yield Compute(500 * US)
             yield Yield()
 
-    s = sim.thread("S", 100, prog(), 1 * MS, 2 * MS)
+    s = sim.thread("S", 100, program(), 1 * MS, 2 * MS)
     s.timeout_handler = ep
     k.run(5 * MS)
     assert sim.records(ev.TIMEOUT_FAULT) == []
@@ -988,13 +910,13 @@ def test_domain_time_within_min_budget_ends_the_window_early() -> None:
     k = sim.k
     n = k.create_notification("n")
 
-    def prog() -> Iterator[Any]:
+    def program() -> Iterator[Any]:
         yield Compute(10 * MS - 10 * US)
         word = yield Poll(n)
         yield Mark("polled", word)
         yield Spin()
 
-    sim.thread("A", 100, prog(), 50 * MS, 50 * MS, domain=0)
+    sim.thread("A", 100, program(), 50 * MS, 50 * MS, domain=0)
     sim.thread("B", 100, spin(), 50 * MS, 50 * MS, domain=1)
     k.run(25 * MS)
     end0 = 10 * MS - 10 * US

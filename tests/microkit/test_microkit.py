@@ -17,8 +17,9 @@ from sporadic.microkit import (
     parse_microkit,
     parse_number,
 )
+from tests.helpers import ROOT
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "microkit"
+EXAMPLES = ROOT / "examples" / "microkit"
 VALID = sorted(EXAMPLES.glob("*.system"))
 INVALID = EXAMPLES / "invalid"
 

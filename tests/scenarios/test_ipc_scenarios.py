@@ -18,118 +18,15 @@ Conventions of the derivations (spec 4.3-4.5, 8.2-8.5):
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from pathlib import Path
-
 import pytest
 
 from sporadic import records as ev
-from sporadic.cli import main
-from sporadic.traces.reader import TraceReader
-
-HERE = Path(__file__).resolve().parent
-US = 1_000
-MS = 1_000_000
-
-
-@dataclass
-class Run:
-    """One finished CLI run: its JSON summary, trace header, records and name tables."""
-
-    summary: dict
-    header: dict
-    records: list[tuple]
-    ids: dict[str, int]  # thread name -> id
-    names: dict[int, str]  # thread id -> name (idle included)
-    sc_names: dict[int, str]  # SC id -> name (its home thread's name), -1 -> "idle"
-
-    def of(self, *kinds: int) -> list[tuple]:
-        return [r for r in self.records if r[0] in kinds]
-
-    def tid(self, name: str) -> int:
-        return self.ids[name]
-
-    def sc(self, name: str) -> int:
-        """The id of the SC created for thread ``name``."""
-        return next(i for i, n in self.sc_names.items() if n == name)
-
-    def ep(self, name: str) -> int:
-        return self.header["system"]["endpoints"].index(name)
-
-    def ntfn(self, name: str) -> int:
-        return self.header["system"]["notifications"].index(name)
-
-    def switches(self) -> list[tuple[int, str, str, str]]:
-        """(t, from, to, SC name) of every SWITCH record."""
-        return [
-            (r[1], self.names[r[2]], self.names[r[3]], self.sc_names[r[4]])
-            for r in self.of(ev.SWITCH)
-        ]
-
-    def marks(self, label: str | None = None) -> list[tuple[int, str, int]]:
-        """(t, thread, value) of MARK records, optionally of one label only."""
-        return [
-            (r[1], self.names[r[2]], r[4])
-            for r in self.of(ev.MARK)
-            if label is None or r[3] == label
-        ]
-
-    def donations(self) -> list[tuple[int, str, str, str]]:
-        """(t, SC name, from, to) of DONATE records; "-" for a notification or nobody."""
-        return [
-            (r[1], self.sc_names[r[2]], self.names.get(r[3], "-"), self.names.get(r[4], "-"))
-            for r in self.of(ev.DONATE)
-        ]
-
-    def ipc(self, kind: int) -> list[tuple[int, str, int, str]]:
-        """(t, thread, endpoint, other thread or "-") of IPC_SEND/IPC_CALL/IPC_RECV records."""
-        return [(r[1], self.names[r[2]], r[3], self.names.get(r[4], "-")) for r in self.of(kind)]
-
-    def replies(self) -> list[tuple[int, str, str]]:
-        return [(r[1], self.names[r[2]], self.names[r[3]]) for r in self.of(ev.IPC_REPLY)]
-
-    def intervals(self, name: str, end: int) -> list[tuple[int, int]]:
-        """[start, end) intervals during which ``name`` was the running thread."""
-        out = []
-        start = None
-        for t, frm, to, _ in self.switches():
-            if frm == name and start is not None:
-                if t > start:
-                    out.append((start, t))
-                start = None
-            if to == name:
-                start = t
-        if start is not None and end > start:
-            out.append((start, end))
-        return out
-
-    def exits(self) -> list[tuple[int, str]]:
-        return [(r[1], self.names[r[2]]) for r in self.of(ev.THREAD_EXIT)]
-
-
-def scenario(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Run:
-    trace = tmp_path / f"{name}.trace"
-    code = main(["run", str(HERE / f"{name}.toml"), "-o", str(trace), "--json"])
-    captured = capsys.readouterr()
-    assert code == 0, captured.err
-    summary = json.loads(captured.out)
-    with TraceReader(trace) as reader:
-        records = list(reader)
-        header = reader.header
-        assert not reader.truncated
-    names = {t["id"]: t["name"] for t in header["threads"]}
-    sc_names = {c["id"]: c["name"] for c in header["scs"]}
-    sc_names[-1] = "idle"
-    assert summary["truncated"] is False
-    assert summary["tasks"] == {}  # thread-only descriptions have no jobs
-    return Run(summary, header, records, {n: i for i, n in names.items()}, names, sc_names)
-
+from tests.helpers import MS, US, Scenario
 
 # ------------------------------------------------------------------------------ scenario 11
 
 
-def test_s11_timeout_in_passive_server(tmp_path: Path, capsys) -> None:
+def test_s11_timeout_in_passive_server(scenario: Scenario) -> None:
     """TIMEOUTFAULT0002, first period: the handler answers the client for the faulted server.
 
     t=0: the handler (200) blocks in recv on tfep, the server (150) in recv on ep, the client
@@ -146,8 +43,8 @@ def test_s11_timeout_in_passive_server(tmp_path: Path, capsys) -> None:
     t=101ms: the client is released, marks -1, calls again: the server is not receiving (it is
     faulted), so the call queues (receiver -1).
     """
-    run = scenario("s11_timeout_in_passive_server", tmp_path, capsys)
-    assert run.switches() == [
+    run = scenario("s11_timeout_in_passive_server")
+    assert run.switches(with_sc=True) == [
         (0, "idle", "handler", "handler"),
         (0, "handler", "server", "server"),
         (0, "server", "client", "client"),
@@ -185,7 +82,7 @@ def test_s11_timeout_in_passive_server(tmp_path: Path, capsys) -> None:
 # ------------------------------------------------------------------------------ scenario 13
 
 
-def test_s13_reply_returns_the_sc_even_with_send_then_wait(tmp_path: Path, capsys) -> None:
+def test_s13_reply_returns_the_sc_even_with_send_then_wait(scenario: Scenario) -> None:
     """IPC0016: ``seL4_Send(reply)`` + ``seL4_Wait`` cannot keep the client's SC.
 
     t=0: the server (11) blocks in recv on its own SC, the client (10) waits on go, root (1)
@@ -198,8 +95,8 @@ def test_s13_reply_returns_the_sc_even_with_send_then_wait(tmp_path: Path, capsy
     t=4ms: NBSend finds no receiver (the server never got to its Wait): dropped (receiver -1).
     The client exits, then root; the server never runs again.
     """
-    run = scenario("s13_reply_returns_sc", tmp_path, capsys)
-    assert run.switches() == [
+    run = scenario("s13_reply_returns_sc")
+    assert run.switches(with_sc=True) == [
         (0, "idle", "server", "server"),
         (0, "server", "client", "client"),
         (0, "client", "root", "root"),
@@ -232,7 +129,7 @@ CHAIN = ["client", "p1", "p2", "p3", "p4", "p5", "server"]
 
 
 @pytest.mark.parametrize("variant", ["equal", "increasing", "decreasing"])
-def test_s14_call_chain_through_five_passive_proxies(variant: str, tmp_path: Path, capsys) -> None:
+def test_s14_call_chain_through_five_passive_proxies(variant: str, scenario: Scenario) -> None:
     """IPC0011-0015: client -> p1..p5 -> server, all passive but the client, 10 round trips.
 
     Set-up at t=0: every chain thread blocks in its first recv on its own SC, highest priority
@@ -246,7 +143,7 @@ def test_s14_call_chain_through_five_passive_proxies(variant: str, tmp_path: Pat
     timeline is the same for all three, and every SWITCH to a chain thread but the first one
     into each (its set-up) carries the client's SC. The client's 20 ms fit its 30 ms budget.
     """
-    run = scenario(f"s14_call_chain_{variant}", tmp_path, capsys)
+    run = scenario(f"s14_call_chain_{variant}")
     prio = {t["name"]: t["priority"] for t in run.header["threads"]}
     order = {
         "equal": CHAIN,
@@ -263,7 +160,7 @@ def test_s14_call_chain_through_five_passive_proxies(variant: str, tmp_path: Pat
         for i in range(6, 0, -1):
             expected.append((base + 2 * MS, CHAIN[i], CHAIN[i - 1], "client"))
     expected += [(20 * MS, "client", "root", "root"), (20 * MS, "root", "idle", "idle")]
-    assert run.switches() == expected
+    assert run.switches(with_sc=True) == expected
     assert {
         "equal": [100] * 7,
         "increasing": list(range(100, 107)),
@@ -296,7 +193,7 @@ def test_s14_call_chain_through_five_passive_proxies(variant: str, tmp_path: Pat
 # ------------------------------------------------------------------------------ scenario 15
 
 
-def test_s15_donation_to_a_lower_priority_server(tmp_path: Path, capsys) -> None:
+def test_s15_donation_to_a_lower_priority_server(scenario: Scenario) -> None:
     """IPC0027: the server keeps priority 1 while it runs on the client's (priority 2) SC.
 
     t=0: the client waits, the server blocks in recv, root (0) unbinds it and resumes noise
@@ -310,8 +207,8 @@ def test_s15_donation_to_a_lower_priority_server(tmp_path: Path, capsys) -> None
     (2) preempts the server's receive (it blocks), marks 77, exits; root exits at 6 ms.
     Then noise alone: [8, 9) ms.
     """
-    run = scenario("s15_donation_to_low_prio_server", tmp_path, capsys)
-    assert run.switches() == [
+    run = scenario("s15_donation_to_low_prio_server")
+    assert run.switches(with_sc=True) == [
         (0, "idle", "client", "client"),
         (0, "client", "server", "server"),
         (0, "server", "root", "root"),
@@ -342,7 +239,7 @@ def test_s15_donation_to_a_lower_priority_server(tmp_path: Path, capsys) -> None
 # ------------------------------------------------------------------------------ scenario 16
 
 
-def test_s16_callers_are_served_by_priority(tmp_path: Path, capsys) -> None:
+def test_s16_callers_are_served_by_priority(scenario: Scenario) -> None:
     """SCHED0007: calls made in the order c2, c0, c4, c1, c3 are received c4, c3, c2, c1, c0.
 
     Each signalled client preempts root (10) and calls; the endpoint has no receiver, so it is
@@ -351,7 +248,7 @@ def test_s16_callers_are_served_by_priority(tmp_path: Path, capsys) -> None:
     replies to one client and, in the same syscall, receives the next queued one; the replied
     client (priority 10x > 50) preempts it, marks 99 and exits.
     """
-    run = scenario("s16_ipc_priority_ordering", tmp_path, capsys)
+    run = scenario("s16_ipc_priority_ordering")
     ep = run.ep("ep")
     assert run.ipc(ev.IPC_CALL) == [(0, c, ep, "-") for c in ("c2", "c0", "c4", "c1", "c3")]
     assert run.ipc(ev.IPC_RECV) == [(k * MS, "server", ep, f"c{4 - k}") for k in range(5)]
@@ -367,7 +264,7 @@ def test_s16_callers_are_served_by_priority(tmp_path: Path, capsys) -> None:
 # ------------------------------------------------------------------------------ scenario 17
 
 
-def test_s17_send_to_a_passive_server(tmp_path: Path, capsys) -> None:
+def test_s17_send_to_a_passive_server(scenario: Scenario) -> None:
     """IPC0017: NBSend delivers to the passive server without running it; Sends then block.
 
     See the timeline in the TOML. At 4 ms the bind puts the server (head of prio 10) on the CPU:
@@ -375,7 +272,7 @@ def test_s17_send_to_a_passive_server(tmp_path: Path, capsys) -> None:
     goes to the head of prio 9), the next c2 (head, ahead of c1), then it blocks: c2 runs
     before c1 (spec 4.5: a lower-priority thread woken goes to the head of its queue).
     """
-    run = scenario("s17_send_to_passive_server", tmp_path, capsys)
+    run = scenario("s17_send_to_passive_server")
     ep = run.ep("ep")
     assert run.ipc(ev.IPC_SEND) == [
         (1 * MS, "root", ep, "server"),  # delivered to the passive server
@@ -388,7 +285,7 @@ def test_s17_send_to_a_passive_server(tmp_path: Path, capsys) -> None:
     server = run.tid("server")
     assert [r[1] for r in run.of(ev.WAKE) if r[2] == server][:1] == [1 * MS]
     # woken at 1 ms but not run before the bind at 4 ms
-    assert [s for s in run.switches() if s[2] == "server"] == [
+    assert [s for s in run.switches(with_sc=True) if s[2] == "server"] == [
         (0, "idle", "server", "server"),
         (4 * MS, "root", "server", "server"),
         (5 * MS, "root", "server", "server"),
@@ -415,7 +312,7 @@ def test_s17_send_to_a_passive_server(tmp_path: Path, capsys) -> None:
 # ------------------------------------------------------------------------------ scenario 18
 
 
-def test_s18_notification_bound_sc_is_lent_and_returned(tmp_path: Path, capsys) -> None:
+def test_s18_notification_bound_sc_is_lent_and_returned(scenario: Scenario) -> None:
     """BIND006: a signal lends the notification's SC; waiting again gives it back.
 
     See the timeline in the TOML. DONATE records: from -1 (the notification) to the worker at
@@ -424,14 +321,14 @@ def test_s18_notification_bound_sc_is_lent_and_returned(tmp_path: Path, capsys) 
     donation, and the next wait still returns it to the notification (spec 8.6:
     maybeReturnSchedContext compares the notification's SC with the thread's).
     """
-    run = scenario("s18_notification_bound_sc", tmp_path, capsys)
+    run = scenario("s18_notification_bound_sc")
     assert run.donations() == [
         (1 * MS, "worker", "-", "worker"),
         (1500 * US, "worker", "worker", "-"),
         (4 * MS, "worker", "worker", "-"),
         (5 * MS, "worker", "-", "worker"),
     ]
-    assert run.switches() == [
+    assert run.switches(with_sc=True) == [
         (0, "idle", "worker", "worker"),
         (0, "worker", "root", "root"),
         (1 * MS, "root", "worker", "worker"),

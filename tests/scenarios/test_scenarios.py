@@ -13,109 +13,15 @@ one kernel entry end up LIFO in the ready queue; a preempted thread goes to the 
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 from sporadic import records as ev
-from sporadic.cli import main
-from sporadic.traces.reader import TraceReader
-
-HERE = Path(__file__).resolve().parent
-US = 1_000
-MS = 1_000_000
-S = 1_000_000_000
-
-
-@dataclass
-class Run:
-    """One finished CLI run: its JSON summary, trace header, records and footer."""
-
-    summary: dict
-    header: dict
-    records: list[tuple]
-    footer: dict | None
-    ids: dict[str, int]  # thread name -> id
-    names: dict[int, str]  # thread id -> name
-
-    @property
-    def end(self) -> int:
-        assert self.footer is not None
-        return self.footer["end"]
-
-    def of(self, *kinds: int) -> list[tuple]:
-        return [r for r in self.records if r[0] in kinds]
-
-    def switches(self) -> list[tuple[int, str, str]]:
-        """(t, from, to) of every SWITCH record, with thread names."""
-        return [(r[1], self.names[r[2]], self.names[r[3]]) for r in self.of(ev.SWITCH)]
-
-    def marks(self, label: str | None = None) -> list[tuple[int, str, str, int]]:
-        """(t, thread, label, value) of MARK records, optionally of one label only."""
-        return [
-            (r[1], self.names[r[2]], r[3], r[4])
-            for r in self.of(ev.MARK)
-            if label is None or r[3] == label
-        ]
-
-    def mark_times(self, label: str) -> list[int]:
-        return [m[0] for m in self.marks(label)]
-
-    def intervals(self, name: str) -> list[tuple[int, int]]:
-        """[start, end) intervals during which ``name`` was the running thread."""
-        out = []
-        start = None
-        for t, frm, to in self.switches():
-            if frm == name and start is not None:
-                if t > start:
-                    out.append((start, t))
-                start = None
-            if to == name:
-                start = t
-        if start is not None and self.end > start:
-            out.append((start, self.end))
-        return out
-
-    def cpu(self, name: str) -> int:
-        return sum(b - a for a, b in self.intervals(name))
-
-    def postpones(self, name: str) -> list[tuple[int, int]]:
-        """(t, ready_time) of POSTPONE records of ``name``."""
-        tid = self.ids[name]
-        return [(r[1], r[4]) for r in self.of(ev.POSTPONE) if r[2] == tid]
-
-
-def run_cli(
-    toml: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str, out: str = "x"
-) -> Run:
-    trace = tmp_path / f"{out}.trace"
-    code = main(["run", str(toml), "-o", str(trace), "--json", *extra])
-    captured = capsys.readouterr()
-    assert code == 0, captured.err
-    summary = json.loads(captured.out)
-    with TraceReader(trace) as reader:
-        records = list(reader)
-        header = reader.header
-        footer = reader.footer
-        assert not reader.truncated
-    names = {t["id"]: t["name"] for t in header["threads"]}
-    return Run(summary, header, records, footer, {n: i for i, n in names.items()}, names)
-
-
-def scenario(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Run:
-    run = run_cli(HERE / f"{name}.toml", tmp_path, capsys)
-    # thread-only descriptions have no jobs, so no tasks; the run ends at the duration
-    assert run.summary["truncated"] is False
-    assert run.summary["duration"] == run.end == run.header["duration"]
-    return run
-
+from tests.helpers import MS, SCENARIOS, US, S, Scenario, busiest_window, run_cli
 
 # ------------------------------------------------------------------------------- scenario 1
 
 
-def test_s01_periodic_spinner_share(tmp_path: Path, capsys) -> None:
+def test_s01_periodic_spinner_share(scenario: Scenario) -> None:
     """T (1 ms / 10 ms, prio 100) runs exactly [10k, 10k+1) ms, B (RR 5 ms, prio 50) the rest.
 
     t=0: T's head {0, 1ms}; timer at 1 ms. At 1 ms the head is used up: single refill ->
@@ -123,7 +29,7 @@ def test_s01_periodic_spinner_share(tmp_path: Path, capsys) -> None:
     re-picked, no SWITCH); the next timer is min(6+5, 10) = 10 ms: T released, preempts B
     (B to the head, 1 ms of its slice left); the same every 10 ms.
     """
-    run = scenario("s01_periodic_spinner_share", tmp_path, capsys)
+    run = scenario("s01_periodic_spinner_share")
     assert run.summary == {"tasks": {}, "duration": 100 * MS, "truncated": False, "logs": []}
     expected = [(0, "idle", "T")]
     for k in range(10):
@@ -141,7 +47,7 @@ def test_s01_periodic_spinner_share(tmp_path: Path, capsys) -> None:
 # ------------------------------------------------------------------------------- scenario 2
 
 
-def test_s02_round_robin_slices_in_fifo_order(tmp_path: Path, capsys) -> None:
+def test_s02_round_robin_slices_in_fifo_order(scenario: Scenario) -> None:
     """After each yield of the monitor, s1..s4 run one 5 ms slice each, in FIFO order.
 
     Boot queue (prio 100): monitor, s1, s2, s3, s4. The monitor yields at 0: RR refill, tail.
@@ -149,7 +55,7 @@ def test_s02_round_robin_slices_in_fifo_order(tmp_path: Path, capsys) -> None:
     20: "after" = 20 ms, computes 2 ms, "before" at 22, ... Rounds start at 0, 22, 44 ms; the
     monitor exits at 66 ms and the four keep rotating.
     """
-    run = scenario("s02_round_robin_fifo", tmp_path, capsys)
+    run = scenario("s02_round_robin_fifo")
     before = run.mark_times("before")
     after = run.mark_times("after")
     assert before == [0, 22 * MS, 44 * MS]
@@ -185,14 +91,14 @@ def test_s02_round_robin_slices_in_fifo_order(tmp_path: Path, capsys) -> None:
 # ------------------------------------------------------------------------------- scenario 3
 
 
-def test_s03_yield_returns_after_the_helpers_whole_slice(tmp_path: Path, capsys) -> None:
+def test_s03_yield_returns_after_the_helpers_whole_slice(scenario: Scenario) -> None:
     """Each yield of the caller returns exactly 100 ms later (SCHED0011: 100 ms +- 2 ms).
 
     The caller yields at 0: RR refill, tail behind the helper; the helper spins its whole
     100 ms slice, goes to the tail, the caller runs at 100 ms, and so on. The fourth yield
     returns at 400 ms and the script ends (exit).
     """
-    run = scenario("s03_scheduler_accuracy", tmp_path, capsys)
+    run = scenario("s03_scheduler_accuracy")
     ticks = run.mark_times("tick")
     assert ticks == [0, 100 * MS, 200 * MS, 300 * MS]
     for a, b in zip(ticks, ticks[1:], strict=False):
@@ -212,14 +118,14 @@ def test_s03_yield_returns_after_the_helpers_whole_slice(tmp_path: Path, capsys)
 # ------------------------------------------------------------------------------- scenario 4
 
 
-def test_s04_one_periodic_yielder_counts_once_per_second(tmp_path: Path, capsys) -> None:
+def test_s04_one_periodic_yielder_counts_once_per_second(scenario: Scenario) -> None:
     """Budget 200 ms, period 1 s, loop {mark; yield}: marks at exactly 0, 1, 2, 3 s.
 
     At k s the head is {k s, 200 ms}; the yield charges all of it: single refill ->
     {(k+1) s, 200 ms}, not ready -> postponed; released at (k+1) s, it preempts the test
     thread. (The run is 3.5 s of simulated time but only a few dozen events.)
     """
-    run = scenario("s04_one_periodic_yielder", tmp_path, capsys)
+    run = scenario("s04_one_periodic_yielder")
     assert run.mark_times("counter") == [0, 1 * S, 2 * S, 3 * S]
     assert run.postpones("yielder") == [(k * S, (k + 1) * S) for k in range(4)]
     expected = [(0, "idle", "yielder"), (0, "yielder", "test")]
@@ -232,19 +138,19 @@ def test_s04_one_periodic_yielder_counts_once_per_second(tmp_path: Path, capsys)
 # ------------------------------------------------------------------------------- scenario 5
 
 
-def test_s05_two_periodic_yielders_rate_two_to_one(tmp_path: Path, capsys) -> None:
+def test_s05_two_periodic_yielders_rate_two_to_one(scenario: Scenario) -> None:
     """Budgets 99 ms, periods 100/200 ms: counter0 at 100k ms, counter1 at 200k ms.
 
     Each yield postpones its thread to head rTime + period (the head slid to the release time
     at switch-in), so each counts exactly once per period from t = 0. The test thread (below)
     computes 5 ms, then checks every 10 ms: checks at 15, 25, ..., 995 ms.
     """
-    run = scenario("s05_two_periodic_yielders", tmp_path, capsys)
+    run = scenario("s05_two_periodic_yielders")
     assert run.mark_times("counter0") == [100 * k * MS for k in range(10)]
     assert run.mark_times("counter1") == [200 * k * MS for k in range(5)]
     counts = {"counter0": 0, "counter1": 0}
     checks = []
-    for t, _, label, _ in run.marks():
+    for t, _, label, _ in run.marks(with_label=True):
         if label in counts:
             counts[label] += 1
         else:
@@ -260,7 +166,7 @@ def test_s05_two_periodic_yielders_rate_two_to_one(tmp_path: Path, capsys) -> No
 # ------------------------------------------------------------------------------- scenario 6
 
 
-def test_s06_three_periodic_yielders(tmp_path: Path, capsys) -> None:
+def test_s06_three_periodic_yielders(scenario: Scenario) -> None:
     """Budgets 20 ms, periods 25/50/100 ms: when counter2 reaches 11, counter0 == 41 and
     counter1 == 21 (spec: >= 40 and >= 20).
 
@@ -269,26 +175,26 @@ def test_s06_three_periodic_yielders(tmp_path: Path, capsys) -> None:
     one kernel entry, which queues them LIFO: y0, y1, y2 run in that order, so at 1000 ms y0
     and y1 have counted before y2's 11th count.
     """
-    run = scenario("s06_three_periodic_yielders", tmp_path, capsys)
+    run = scenario("s06_three_periodic_yielders")
     assert run.mark_times("counter0") == [25 * k * MS for k in range(41)]
     assert run.mark_times("counter1") == [50 * k * MS for k in range(21)]
     assert run.mark_times("counter2") == [100 * k * MS for k in range(11)]
     counts = {"counter0": 0, "counter1": 0, "counter2": 0}
     at_eleven = None
-    for t, _, label, _ in run.marks():
+    for t, _, label, _ in run.marks(with_label=True):
         counts[label] += 1
         if label == "counter2" and counts[label] == 11:
             at_eleven = (t, counts["counter0"], counts["counter1"])
     assert at_eleven == (1000 * MS, 41, 21)
     assert at_eleven[1] >= 40 and at_eleven[2] >= 20
-    at_1000 = [m[2] for m in run.marks() if m[0] == 1000 * MS]
+    at_1000 = [m[2] for m in run.marks(with_label=True) if m[0] == 1000 * MS]
     assert at_1000 == ["counter0", "counter1", "counter2"]
 
 
 # ------------------------------------------------------------------------------- scenario 7
 
 
-def test_s07_two_spinners_do_not_exceed_their_shares(tmp_path: Path, capsys) -> None:
+def test_s07_two_spinners_do_not_exceed_their_shares(scenario: Scenario) -> None:
     """fifty (100/200 ms) and thirty (100/300 ms) at one priority, test thread below.
 
     0: fifty {0,100}. 100: fifty used up -> {200,100}, postponed; thirty switched in, its
@@ -298,7 +204,7 @@ def test_s07_two_spinners_do_not_exceed_their_shares(tmp_path: Path, capsys) -> 
     500-600 -> {800}; fifty 600-700 -> {800}; test 700-800; 800 repeats 400 with +400 ms.
     Over 1.2 s: fifty 600 ms (50%), thirty 300 ms (25% < 33.3%), test 300 ms (25% >= 17%).
     """
-    run = scenario("s07_budget_overrun_two_spinners", tmp_path, capsys)
+    run = scenario("s07_budget_overrun_two_spinners")
     fifty = [(0, 100), (200, 300), (400, 500), (600, 700), (800, 900), (1000, 1100)]
     thirty = [(100, 200), (500, 600), (900, 1000)]
     test = [(300, 400), (700, 800), (1100, 1200)]
@@ -328,7 +234,7 @@ def test_s07_two_spinners_do_not_exceed_their_shares(tmp_path: Path, capsys) -> 
 # ------------------------------------------------------------------------------- scenario 8
 
 
-def test_s08_suspend_resume_cannot_add_budget(tmp_path: Path, capsys) -> None:
+def test_s08_suspend_resume_cannot_add_budget(scenario: Scenario) -> None:
     """Budget 1 s, period 600 s: after 10 rounds of suspend/resume/yield, state stays 1.
 
     t=0: the counter marks and yields: its head {0,1s} is charged whole -> {600s,1s},
@@ -336,7 +242,7 @@ def test_s08_suspend_resume_cannot_add_budget(tmp_path: Path, capsys) -> None:
     Inactive) and resumes it: the head is not ready, so schedContext_resume postpones it again
     (ready time 600 s); the counter never runs again. The caller exits at 10 ms.
     """
-    run = scenario("s08_suspend_resume_no_budget", tmp_path, capsys)
+    run = scenario("s08_suspend_resume_no_budget")
     assert run.mark_times("state") == [0]
     assert run.mark_times("round") == [k * MS for k in range(1, 11)]
     assert run.postpones("counter") == [(0, 600 * S)] + [(k * MS, 600 * S) for k in range(1, 11)]
@@ -352,7 +258,7 @@ def test_s08_suspend_resume_cannot_add_budget(tmp_path: Path, capsys) -> None:
 # ------------------------------------------------------------------------------- scenario 9
 
 
-def test_s09_timeout_fault_every_two_ms(tmp_path: Path, capsys) -> None:
+def test_s09_timeout_fault_every_two_ms(scenario: Scenario) -> None:
     """Spinner 1 ms / 2 ms, badge 1, tfep: faults at exactly 1, 3, ..., 19 ms, consumed 1 ms.
 
     The handler (higher priority) blocks in recv at 0; the spinner runs [0,1): at 1 ms its
@@ -360,7 +266,7 @@ def test_s09_timeout_fault_every_two_ms(tmp_path: Path, capsys) -> None:
     consumed 1 ms). The handler marks and replies 0: the spinner restarts but its head is not
     ready, so it is postponed (no second fault for a timeout) to 2 ms; [2,3) faults at 3 ms...
     """
-    run = scenario("s09_timeout_fault_basics", tmp_path, capsys)
+    run = scenario("s09_timeout_fault_basics")
     spinner = run.ids["spinner"]
     faults = run.of(ev.TIMEOUT_FAULT)
     times = [(2 * k + 1) * MS for k in range(10)]
@@ -368,7 +274,7 @@ def test_s09_timeout_fault_every_two_ms(tmp_path: Path, capsys) -> None:
     assert {r[2] for r in faults} == {spinner}
     assert len({r[3] for r in faults}) == 1  # always the spinner's own SC
     assert [(r[4], r[5]) for r in faults] == [(1, 1_000_000)] * 10  # badge 1, 1000 us
-    assert run.marks("fault") == [(t, "handler", "fault", 0) for t in times]
+    assert run.marks("fault", with_label=True) == [(t, "handler", "fault", 0) for t in times]
     assert run.intervals("spinner") == [(2 * k * MS, (2 * k + 1) * MS) for k in range(10)]
     assert run.postpones("spinner") == [(t, t + MS) for t in times]
     assert run.cpu("handler") == 0
@@ -377,7 +283,7 @@ def test_s09_timeout_fault_every_two_ms(tmp_path: Path, capsys) -> None:
 # ------------------------------------------------------------------------------ scenario 23
 
 
-def test_s23_configure_errors(tmp_path: Path, capsys) -> None:
+def test_s23_configure_errors(scenario: Scenario) -> None:
     """The errors of SchedControl_Configure, in seL4's check order, one step at a time.
 
     1 (5000us, 5000us) ok; 2 budget 0 < MIN_BUDGET: RangeError; 3 period 0 < MIN_BUDGET:
@@ -386,7 +292,7 @@ def test_s23_configure_errors(tmp_path: Path, capsys) -> None:
     Step 6 on the runnable target keeps only its head, trimmed to 20 us (refill_update), period
     5 ms: once the configurer exits at 0, the target runs [5k ms, 5k ms + 20 us).
     """
-    run = scenario("s23_configure_errors", tmp_path, capsys)
+    run = scenario("s23_configure_errors")
     config = run.ids["config"]
     step = 0
     errors: dict[int, list[str]] = {}
@@ -411,7 +317,7 @@ def test_s23_configure_errors(tmp_path: Path, capsys) -> None:
 # ------------------------------------------------------------------------------ scenario 24
 
 
-def test_s24_domain_switch(tmp_path: Path, capsys) -> None:
+def test_s24_domain_switch(scenario: Scenario) -> None:
     """Two 10 ms domains; X (domain 1, 3 ms / 5 ms) spins; Y, Y2 (domain 0, RR 3.5 ms) spin.
 
     Domain 1 at 10: X's head slides to 10: runs [10,13), postponed to 15, [15,18), postponed
@@ -421,7 +327,7 @@ def test_s24_domain_switch(tmp_path: Path, capsys) -> None:
     runs first at 20 and its slice ends at 20.5; Y2 [20.5,24), Y [24,27.5), Y2 [27.5,30) with
     1 ms left -> Y2 [40,41), Y [41,44.5), Y2 [44.5,48), Y [48,50).
     """
-    run = scenario("s24_domain_switch", tmp_path, capsys)
+    run = scenario("s24_domain_switch")
     assert [(r[1], r[2]) for r in run.of(ev.DOMAIN_SWITCH)] == [
         (10 * k * MS, k % 2) for k in range(6)
     ]
@@ -431,9 +337,8 @@ def test_s24_domain_switch(tmp_path: Path, capsys) -> None:
     for a, b in run.intervals("X"):
         assert (a // (10 * MS)) % 2 == 1 and (b - 1) // (10 * MS) == a // (10 * MS)
     # at most 3 ms of X in any 5 ms window (windows start every 100 us)
-    for start in range(0, 60 * MS, 100 * US):
-        busy = sum(max(0, min(b, start + 5 * MS) - max(a, start)) for a, b in run.intervals("X"))
-        assert busy <= 3 * MS
+    start, busy = busiest_window(run.intervals("X"), 5 * MS, starts=range(0, 60 * MS, 100 * US))
+    assert busy <= 3 * MS, start
     assert run.postpones("X") == [(t * MS, (t + 2) * MS) for t in (13, 18, 33, 38, 53, 58)]
     x_id = run.ids["X"]
     assert [r[1] for r in run.of(ev.REFILL_RELEASE) if r[2] == x_id] == [
@@ -464,7 +369,7 @@ def test_s24_domain_switch(tmp_path: Path, capsys) -> None:
 
 # ------------------------------------------------------------------------------ CLI behaviour
 
-DETERMINISM = HERE / "determinism.toml"
+DETERMINISM = SCENARIOS / "determinism.toml"
 
 
 def test_same_description_gives_byte_identical_traces(tmp_path: Path, capsys) -> None:

@@ -18,10 +18,7 @@ from sporadic.scheduler.refills import (
     refill_update,
     schedule_used,
 )
-
-MS = 1_000_000
-US = 1_000
-MIN = 20 * US  # MIN_BUDGET (section 12)
+from tests.helpers import MIN_BUDGET, MS, US
 
 
 class SC:
@@ -53,10 +50,10 @@ def test_capacity_clamps_at_zero() -> None:
 def test_sufficient_is_capacity_at_least_min_budget() -> None:
     """1.4 refill_sufficient: capacity >= MIN_BUDGET, with the boundary included."""
     sc = SC([[0, 5 * MS]], 10 * MS)
-    assert refill_sufficient(sc, 5 * MS - MIN, MIN)
-    assert not refill_sufficient(sc, 5 * MS - MIN + 1, MIN)
-    assert not refill_sufficient(sc, 6 * MS, MIN)
-    assert refill_sufficient(sc, 0, MIN)
+    assert refill_sufficient(sc, 5 * MS - MIN_BUDGET, MIN_BUDGET)
+    assert not refill_sufficient(sc, 5 * MS - MIN_BUDGET + 1, MIN_BUDGET)
+    assert not refill_sufficient(sc, 6 * MS, MIN_BUDGET)
+    assert refill_sufficient(sc, 0, MIN_BUDGET)
 
 
 def test_ready_is_head_time_not_after_now() -> None:
@@ -163,14 +160,14 @@ def test_schedule_used_full_buffer_delays_the_tail() -> None:
 def test_budget_check_single_refill_overrun_moves_head_one_period() -> None:
     """2.4(a): single refill fully used -> rTime += period (example 2.8-1)."""
     sc = new_sc(2 * MS, 10 * MS)
-    refill_budget_check(sc, 2 * MS, MIN)
+    refill_budget_check(sc, 2 * MS, MIN_BUDGET)
     assert sc.refills == [[10 * MS, 2 * MS]]
 
 
 def test_budget_check_single_refill_overrun_of_several_periods() -> None:
     """2.4(a): the overrun loop moves a single refill once per whole head amount used."""
     sc = new_sc(2 * MS, 10 * MS)
-    refill_budget_check(sc, 5 * MS, MIN)
+    refill_budget_check(sc, 5 * MS, MIN_BUDGET)
     # two whole heads (rTime += 2 periods), then a partial charge of 1 ms.
     assert sc.refills == [[21 * MS, 1 * MS], [30 * MS, 1 * MS]]
 
@@ -179,14 +176,14 @@ def test_budget_check_pops_whole_heads_and_schedules_them_used() -> None:
     """2.4(a): with several refills a fully used head is popped and re-added one period
     after its rTime."""
     sc = SC([[0, 2 * MS], [6 * MS, 3 * MS]], 10 * MS, refill_max=3)
-    refill_budget_check(sc, 2 * MS, MIN)
+    refill_budget_check(sc, 2 * MS, MIN_BUDGET)
     assert sc.refills == [[6 * MS, 3 * MS], [10 * MS, 2 * MS]]
 
 
 def test_budget_check_partial_slides_head_and_returns_used_one_period_later() -> None:
     """2.4(b): used {head.rTime + period, usage}; head slides forward by usage."""
     sc = new_sc(5 * MS, 10 * MS)
-    refill_budget_check(sc, 2 * MS, MIN)
+    refill_budget_check(sc, 2 * MS, MIN_BUDGET)
     assert sc.refills == [[2 * MS, 3 * MS], [10 * MS, 2 * MS]]
 
 
@@ -194,7 +191,7 @@ def test_budget_check_used_time_comes_back_after_head_rtime_not_now() -> None:
     """2.4 key property: the used refill is at head.rTime + period even if the head was
     ready long before "now" (no unblock check in between)."""
     sc = SC([[0, 5 * MS]], 10 * MS)
-    refill_budget_check(sc, 2 * MS, MIN)  # charged at, say, t = 9 ms
+    refill_budget_check(sc, 2 * MS, MIN_BUDGET)  # charged at, say, t = 9 ms
     assert sc.refills == [[2 * MS, 3 * MS], [10 * MS, 2 * MS]]
 
 
@@ -202,9 +199,9 @@ def test_budget_check_merges_small_head_into_next() -> None:
     """2.4(c): a head below MIN_BUDGET merges into the next refill, which starts earlier by the
     leftover and so ends at the same time."""
     sc = SC([[0, 5 * MS], [10 * MS, 5 * MS]], 10 * MS, refill_max=3)
-    refill_budget_check(sc, 5 * MS - 10 * US, MIN)
+    refill_budget_check(sc, 5 * MS - 10 * US, MIN_BUDGET)
     # partial: used {10ms, 5ms-10us} merges into the tail {10ms,5ms} -> {10ms, 10ms-10us};
-    # head {5ms-10us, 10us} < MIN -> merged: {10ms-10us, 10ms}.
+    # head {5ms-10us, 10us} < MIN_BUDGET -> merged: {10ms-10us, 10ms}.
     assert sc.refills == [[10 * MS - 10 * US, 10 * MS]]
 
 
@@ -212,9 +209,9 @@ def test_incremental_charging_equals_one_charge() -> None:
     """2.4: charging in several steps merges adjacent used refills into one."""
     a = new_sc(5 * MS, 10 * MS, max_refills=4)
     b = new_sc(5 * MS, 10 * MS, max_refills=4)
-    refill_budget_check(a, 3 * MS, MIN)
+    refill_budget_check(a, 3 * MS, MIN_BUDGET)
     for _ in range(3):
-        refill_budget_check(b, 1 * MS, MIN)
+        refill_budget_check(b, 1 * MS, MIN_BUDGET)
     assert a.refills == b.refills == [[3 * MS, 2 * MS], [10 * MS, 3 * MS]]
 
 
@@ -267,7 +264,7 @@ def test_example_1_exact_timer() -> None:
         start = sc.refills[0][0]
         assert start == 10 * MS * k
         refill_unblock_check(sc, start)  # released at start, switched in
-        refill_budget_check(sc, 2 * MS, MIN)  # exhausted 2 ms later
+        refill_budget_check(sc, 2 * MS, MIN_BUDGET)  # exhausted 2 ms later
         assert sc.refills == [[10 * MS * (k + 1), 2 * MS]]
 
 
@@ -277,8 +274,8 @@ def test_example_2_early_timer_moves_budget_by_prec() -> None:
     prec = 2 * US
     sc = new_sc(2 * MS, 10 * MS)
     usage = 2 * MS - prec
-    assert not refill_sufficient(sc, usage, MIN)  # so the kernel charges it
-    refill_budget_check(sc, usage, MIN)
+    assert not refill_sufficient(sc, usage, MIN_BUDGET)  # so the kernel charges it
+    refill_budget_check(sc, usage, MIN_BUDGET)
     assert sc.refills == [[10 * MS - prec, 2 * MS]]
 
 
@@ -286,25 +283,25 @@ def test_example_3_constant_bandwidth() -> None:
     """2.8-3, constant bandwidth: [{2,3},{10,2}] -> unblock at 6 -> [{6,3},{10,2}] ->
     exhausted at 9 -> [{10,2},{16,3}]; then runs 10..12 and 16..19."""
     sc = new_sc(5 * MS, 10 * MS)
-    refill_budget_check(sc, 2 * MS, MIN)
+    refill_budget_check(sc, 2 * MS, MIN_BUDGET)
     assert sc.refills == [[2 * MS, 3 * MS], [10 * MS, 2 * MS]]
     refill_unblock_check(sc, 6 * MS)
     assert sc.refills == [[6 * MS, 3 * MS], [10 * MS, 2 * MS]]
-    refill_budget_check(sc, 3 * MS, MIN)
+    refill_budget_check(sc, 3 * MS, MIN_BUDGET)
     assert sc.refills == [[10 * MS, 2 * MS], [16 * MS, 3 * MS]]
     refill_unblock_check(sc, 10 * MS)
-    refill_budget_check(sc, 2 * MS, MIN)  # runs 10..12
+    refill_budget_check(sc, 2 * MS, MIN_BUDGET)  # runs 10..12
     assert sc.refills == [[16 * MS, 3 * MS], [20 * MS, 2 * MS]]
     refill_unblock_check(sc, 16 * MS)
-    refill_budget_check(sc, 3 * MS, MIN)  # runs 16..19
+    refill_budget_check(sc, 3 * MS, MIN_BUDGET)  # runs 16..19
     assert sc.refills == [[20 * MS, 2 * MS], [26 * MS, 3 * MS]]
 
 
 def test_example_3_sporadic() -> None:
     """2.8-3, sporadic: no shift at 6; exhausted at 9 -> [{10,5}]: runs 10..15."""
     sc = new_sc(5 * MS, 10 * MS)
-    refill_budget_check(sc, 2 * MS, MIN)
-    refill_budget_check(sc, 3 * MS, MIN)
+    refill_budget_check(sc, 2 * MS, MIN_BUDGET)
+    refill_budget_check(sc, 3 * MS, MIN_BUDGET)
     assert sc.refills == [[10 * MS, 5 * MS]]
 
 
@@ -312,11 +309,11 @@ def test_example_4_fragmentation_with_full_buffer() -> None:
     """2.8-4: run 0..1, block -> [{1,4},{10,1}]; wake at 3 -> {3,4}; run 1 and block ->
     used {13,1}, buffer full, tail not adjacent -> [{4,3},{12,2}]."""
     sc = new_sc(5 * MS, 10 * MS, max_refills=2)
-    refill_budget_check(sc, 1 * MS, MIN)
+    refill_budget_check(sc, 1 * MS, MIN_BUDGET)
     assert sc.refills == [[1 * MS, 4 * MS], [10 * MS, 1 * MS]]
     refill_unblock_check(sc, 3 * MS)
     assert sc.refills == [[3 * MS, 4 * MS], [10 * MS, 1 * MS]]
-    refill_budget_check(sc, 1 * MS, MIN)
+    refill_budget_check(sc, 1 * MS, MIN_BUDGET)
     assert sc.refills == [[4 * MS, 3 * MS], [12 * MS, 2 * MS]]
 
 
@@ -328,15 +325,15 @@ def check_invariants(sc: SC, budget: int) -> None:
     r = sc.refills
     assert sum(a for _, a in r) == budget
     assert 1 <= len(r) <= sc.refill_max
-    assert r[0][1] >= MIN
+    assert r[0][1] >= MIN_BUDGET
     for (t0, a0), (t1, _) in zip(r, r[1:], strict=False):
         assert t0 + a0 <= t1
 
 
 @st.composite
 def charge_sequences(draw: st.DrawFn) -> tuple[int, int, int, list[tuple[str, int]]]:
-    period = draw(st.integers(MIN, 50 * MS))
-    budget = draw(st.integers(MIN, period))
+    period = draw(st.integers(MIN_BUDGET, 50 * MS))
+    budget = draw(st.integers(MIN_BUDGET, period))
     max_refills = draw(st.integers(2, 6))
     ops = draw(
         st.lists(
@@ -374,5 +371,5 @@ def test_refill_invariants_hold_under_random_charges(
             head = sc.refills[0]
             usage = head[1] if op == "exhaust" else min(x, head[1])
             now += usage
-            refill_budget_check(sc, usage, MIN)
+            refill_budget_check(sc, usage, MIN_BUDGET)
         check_invariants(sc, budget)

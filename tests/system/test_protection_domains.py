@@ -10,9 +10,7 @@ import pytest
 from sporadic import records as ev
 from sporadic.description import DescriptionError, load, load_text
 from sporadic.simulation import Simulation
-
-ROOT = Path(__file__).resolve().parents[2]
-US = 1_000
+from tests.helpers import ROOT, US
 
 
 def run(text: str, until: int | None = None) -> tuple[Simulation, dict[str, int]]:

@@ -14,11 +14,9 @@ from sporadic.cli import main
 from sporadic.description import load_text
 from sporadic.simulation import Simulation
 from sporadic.traces.reader import TraceReader
+from tests.helpers import MS, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 APPS = ROOT / "examples" / "wasm"
-US = 1_000
-MS = 1_000_000
 
 
 def simulate(text: str, path: Path) -> tuple[Simulation, dict[str, int]]:
