@@ -1,6 +1,7 @@
 """The TOML system description: its resolved model and the loader that checks every field."""
 
-from sporadic.description.loader import (
+from sporadic.description.loader import load, load_text
+from sporadic.description.model import (
     Action,
     Channel,
     ChannelEnd,
@@ -16,8 +17,6 @@ from sporadic.description.loader import (
     System,
     Thread,
     WasmSpec,
-    load,
-    load_text,
 )
 from sporadic.errors import DescriptionError
 
