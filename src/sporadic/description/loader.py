@@ -15,6 +15,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from sporadic.description.fields import FieldReader
 from sporadic.description.model import (
     Action,
     Channel,
@@ -34,181 +35,22 @@ from sporadic.description.model import (
     default_handlers,
 )
 from sporadic.errors import DescriptionError
-from sporadic.units import parse_duration, parse_size
+from sporadic.units import parse_duration
 
 NUM_PRIORITIES = 256
 MAX_PRIORITY = 254  # Microkit's limit for a PD; the 255th level is the monitor's
 DEFAULT_BUDGET = 1_000_000  # Microkit's default 1000 us
 
 
-# ---------------------------------------------------------------------------- line finding
-
-
-class _Lines:
-    """Finds the line of a key inside the n-th ``[[table]]`` or a ``[table]`` of the source.
-
-    tomllib does not report positions of values, so this scans the text: good enough to point a
-    person at the right line, which is all it is for.
-    """
-
-    _header = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-]+)\s*\]\]?")
-
-    def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
-        self.sections: list[tuple[str, int, int]] = []  # (name, index, first line)
-        counts: dict[str, int] = {}
-        for no, line in enumerate(self.lines, 1):
-            m = self._header.match(line)
-            if m:
-                name = m.group(2)
-                idx = counts.get(name, 0)
-                counts[name] = idx + 1
-                self.sections.append((name, idx, no))
-
-    def find(self, table: str, index: int, key: str | None = None) -> int | None:
-        start = None
-        end = len(self.lines) + 1
-        for i, (name, idx, no) in enumerate(self.sections):
-            if name == table and idx == index:
-                start = no
-                if i + 1 < len(self.sections):
-                    end = self.sections[i + 1][2]
-                break
-        if start is None:
-            return None
-        if key is None:
-            return start
-        top = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
-        inline = re.compile(rf"[{{,]\s*\"?{re.escape(key)}\"?\s*=")
-        for pat in (top, inline):
-            for no in range(start + 1, end):
-                if pat.search(self.lines[no - 1]):
-                    return no
-        return start
-
-
 # ---------------------------------------------------------------------------- loading
 
 
-class _Loader:
+class _Loader(FieldReader):
     def __init__(self, path: str, text: str) -> None:
-        self.path = path
-        self.lines = _Lines(text)
+        super().__init__(path, text)
         self.notifications: list[str] = []
         self.endpoints: list[str] = []
         self.waitables: list[str] = []
-
-    def error(self, loc: tuple, key: str | None, where: str, msg: str) -> None:
-        """Raise for the table at ``loc`` = (table, index, label), pointing at ``key``'s line."""
-        raise DescriptionError(self.path, self.lines.find(loc[0], loc[1], key), where, msg)
-
-    # -- typed getters: each takes the table's location so errors can point at it
-
-    def get(self, d: dict, key: str, kind: type | tuple, default: Any, loc: tuple) -> Any:
-        if key not in d:
-            return default
-        v = d[key]
-        if kind is int and isinstance(v, bool) or not isinstance(v, kind):
-            names = (
-                kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-            )
-            self.error(loc, key, loc[2], f"{key}: expected {names}, got {v!r}")
-        return v
-
-    def duration(self, d: dict, key: str, default: Any, loc: tuple) -> Any:
-        if key not in d:
-            return default
-        try:
-            return parse_duration(d[key])
-        except ValueError as e:
-            self.error(loc, key, loc[2], f"{key}: {e}")
-            raise  # pragma: no cover - error() raises
-
-    def unknown(self, d: dict, allowed: set[str], loc: tuple) -> None:
-        for key in d:
-            if key not in allowed:
-                self.error(
-                    loc,
-                    key,
-                    loc[2],
-                    f"unknown field {key!r} (known: {', '.join(sorted(allowed))})",
-                )
-
-    def distribution(self, value: Any, key: str, loc: tuple) -> Distribution:
-        try:
-            if isinstance(value, str):
-                return Distribution("fixed", (parse_duration(value),))
-            if not isinstance(value, dict) or len(value) != 1 and "choice" not in value:
-                raise ValueError(
-                    "expected a duration, or one of { uniform = [lo, hi] }, "
-                    "{ normal = [mean, std] }, { exponential = mean }, { choice = [...] }"
-                )
-            if "uniform" in value:
-                lo, hi = (parse_duration(v) for v in _pair(value["uniform"]))
-                if lo > hi:
-                    raise ValueError(f"uniform bounds are reversed: {lo} > {hi} ns")
-                return Distribution("uniform", (lo, hi))
-            if "normal" in value:
-                mean, std = (parse_duration(v) for v in _pair(value["normal"]))
-                return Distribution("normal", (mean, std, 0, mean + 6 * std))
-            if "exponential" in value:
-                mean = parse_duration(value["exponential"])
-                return Distribution("exponential", (mean, 0, 20 * mean))
-            if "choice" in value:
-                extra = set(value) - {"choice", "weights"}
-                if extra:
-                    raise ValueError(f"unknown keys {sorted(extra)} next to choice")
-                choices = value["choice"]
-                if not isinstance(choices, list) or not choices:
-                    raise ValueError("choice needs a non-empty list of durations")
-                vals = tuple(parse_duration(v) for v in choices)
-                weights = value.get("weights", [1.0] * len(vals))
-                if (
-                    not isinstance(weights, list)
-                    or len(weights) != len(vals)
-                    or any(not isinstance(w, int | float) or w < 0 for w in weights)
-                    or sum(weights) <= 0
-                ):
-                    raise ValueError("weights must be one non-negative number per choice")
-                total = float(sum(weights))
-                return Distribution("choice", vals, tuple(float(w) / total for w in weights))
-            raise ValueError(f"unknown distribution {next(iter(value))!r}")
-        except ValueError as e:
-            self.error(loc, key, loc[2], f"{key}: {e}")
-            raise  # pragma: no cover
-
-    def sc_params(self, d: dict, loc: tuple, default_budget: int | None) -> SCParams:
-        budget = self.duration(d, "budget", default_budget, loc)
-        period = self.duration(d, "period", budget, loc)
-        extra = self.get(d, "extra_refills", int, 0, loc)
-        sporadic = self.get(d, "sporadic", bool, False, loc)
-        badge = self.get(d, "badge", int, 0, loc)
-        if budget is None:
-            self.error(loc, None, loc[2], "budget: missing")
-        if budget > period:
-            self.error(loc, "budget", loc[2], f"budget: {budget} ns exceeds the period {period} ns")
-        if extra < 0:
-            self.error(loc, "extra_refills", loc[2], "extra_refills: must be >= 0")
-        return SCParams(budget, period, extra, sporadic, badge)
-
-    def check_sc_against_kernel(self, sc: SCParams, kernel: KernelSettings, loc: tuple) -> None:
-        for key in ("budget", "period"):
-            if getattr(sc, key) < kernel.min_budget:
-                self.error(
-                    loc,
-                    key,
-                    loc[2],
-                    f"{key}: {getattr(sc, key)} ns is below MIN_BUDGET {kernel.min_budget} ns "
-                    "(seL4 rejects it with RangeError)",
-                )
-
-    def priority(self, d: dict, loc: tuple, limit: int) -> int:
-        if "priority" not in d:
-            self.error(loc, None, loc[2], "priority: missing")
-        prio = self.get(d, "priority", int, 0, loc)
-        if not 0 <= prio <= limit:
-            self.error(loc, "priority", loc[2], f"priority: {prio} is outside 0..{limit}")
-        return prio
 
     # -- scripts
 
@@ -576,14 +418,6 @@ class _Loader:
             fault_handler=self.get(limits, "fault_handler", str, None, loc),
         )
 
-    def size(self, d: dict, key: str, default: int, loc: tuple) -> int:
-        if key not in d:
-            return default
-        try:
-            return parse_size(d[key])
-        except ValueError as e:
-            self.error(loc, key, loc[2], f"{key}: {e}")
-
     def handlers(self, d: dict, loc: tuple, defaults: Handlers) -> Handlers:
         """The ``deadline``, ``init``, ``notified`` and ``protected`` keys of a PD's table."""
         deadline = self.duration(d, "deadline", defaults.deadline, loc)
@@ -853,12 +687,6 @@ def _walk(actions: tuple[Action, ...]) -> Any:
         yield a
         if a.op == "loop":
             yield from _walk(a.args["body"])
-
-
-def _pair(v: Any) -> tuple[Any, Any]:
-    if not isinstance(v, list) or len(v) != 2:
-        raise ValueError(f"expected two values, got {v!r}")
-    return v[0], v[1]
 
 
 def _str(v: Any, what: str) -> str:
