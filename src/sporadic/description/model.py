@@ -22,7 +22,7 @@ class Distribution:
 
 @dataclass(frozen=True)
 class Action:
-    """One step of a script; ``args`` depend on ``op`` (see ``SCRIPT_OPS`` in loader.py)."""
+    """One step of a script; ``args`` depend on ``op`` (see ``SCRIPT_OPS`` in scripts.py)."""
 
     op: str
     args: dict[str, Any]
