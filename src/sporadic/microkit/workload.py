@@ -28,7 +28,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sporadic.description.loader import (
+from sporadic.description.checks import check_microkit_graph
+from sporadic.description.fields import FieldReader
+from sporadic.description.loader import parse_toml, read_text
+from sporadic.description.model import (
     Channel,
     ChannelEnd,
     IrqTimer,
@@ -36,12 +39,11 @@ from sporadic.description.loader import (
     ProtectionDomain,
     SCParams,
     System,
-    _Loader,
-    check_microkit_graph,
     default_handlers,
-    parse_toml,
-    read_text,
 )
+from sporadic.description.protection_domains import ProtectionDomainReader
+from sporadic.description.scripts import ScriptReader
+from sporadic.description.settings import SettingsReader
 from sporadic.errors import DescriptionError
 from sporadic.microkit.loader import MicrokitSystem, load_microkit
 
@@ -49,32 +51,35 @@ DEFAULT_DURATION = 1_000_000_000
 DEFAULT_TICK = 1_000  # ns per domain-schedule tick when the side file does not say
 
 
-class _WorkloadLoader(_Loader):
-    def load_workload(self, data: dict, ms: MicrokitSystem) -> System:
-        self.unknown(data, {"system", "kernel", "pd"}, ("", 0, "top level"))
-        name, duration, seed = self.system_settings(data, Path(ms.path).stem)
-        kd = dict(self.get(data, "kernel", dict, {}, ("kernel", 0, "[kernel]")))
-        tick = DEFAULT_TICK
-        if "tick" in kd:
-            tick = self.duration(kd, "tick", DEFAULT_TICK, ("kernel", 0, "[kernel]"))
-            del kd["tick"]
-        kernel = self.kernel_settings({"kernel": kd})
-        names = {p.name for p in ms.protection_domains}
-        given: dict[str, dict[str, Any]] = {}
-        for i, d in enumerate(self.get(data, "pd", list, [], ("pd", 0, "[[pd]]"))):
-            loc = ("pd", i, f"pd #{i + 1}")
-            if not isinstance(d, dict):
-                self.error(loc, None, loc[2], "expected a table")
-            pd = self.get(d, "name", str, None, loc)
-            if pd not in names:
-                self.error(loc, "name", loc[2], f"name: no protection domain {pd!r} in {ms.path}")
-            if pd in given:
-                self.error(loc, "name", loc[2], f"name: {pd!r} is given twice")
-            loc = ("pd", i, f'pd "{pd}"')
-            self.unknown(d, {"name", "deadline", "init", "notified", "protected", "irq"}, loc)
-            given[pd] = {"handlers": self.handlers(d, loc, default_handlers()), "loc": loc}
-            given[pd]["irqs"] = self.irq_timers(d, loc)
-        return to_system(ms, given, name, duration, seed, kernel, tick, self.path)
+def _load_workload(fields: FieldReader, data: dict, ms: MicrokitSystem) -> System:
+    """The side file's ``[system]``, ``[kernel]`` (with ``tick``) and ``[[pd]]`` tables, read
+    with the description's own readers so both report errors alike."""
+    settings = SettingsReader(fields)
+    pd_reader = ProtectionDomainReader(fields, ScriptReader(fields))
+    fields.unknown(data, {"system", "kernel", "pd"}, ("", 0, "top level"))
+    name, duration, seed = settings.system_settings(data, Path(ms.path).stem)
+    kd = dict(fields.get(data, "kernel", dict, {}, ("kernel", 0, "[kernel]")))
+    tick = DEFAULT_TICK
+    if "tick" in kd:
+        tick = fields.duration(kd, "tick", DEFAULT_TICK, ("kernel", 0, "[kernel]"))
+        del kd["tick"]
+    kernel = settings.kernel_settings({"kernel": kd})
+    names = {p.name for p in ms.protection_domains}
+    given: dict[str, dict[str, Any]] = {}
+    for i, d in enumerate(fields.get(data, "pd", list, [], ("pd", 0, "[[pd]]"))):
+        loc = ("pd", i, f"pd #{i + 1}")
+        if not isinstance(d, dict):
+            fields.error(loc, None, loc[2], "expected a table")
+        pd = fields.get(d, "name", str, None, loc)
+        if pd not in names:
+            fields.error(loc, "name", loc[2], f"name: no protection domain {pd!r} in {ms.path}")
+        if pd in given:
+            fields.error(loc, "name", loc[2], f"name: {pd!r} is given twice")
+        loc = ("pd", i, f'pd "{pd}"')
+        fields.unknown(d, {"name", "deadline", "init", "notified", "protected", "irq"}, loc)
+        given[pd] = {"handlers": pd_reader.handlers(d, loc, default_handlers()), "loc": loc}
+        given[pd]["irqs"] = pd_reader.irq_timers(d, loc)
+    return to_system(ms, given, name, duration, seed, kernel, tick, fields.path)
 
 
 def to_system(
@@ -170,7 +175,8 @@ def load_system_file(path: str | Path, workload: str | Path | None = None) -> Sy
             ms, {}, Path(path).stem, DEFAULT_DURATION, 0, KernelSettings(), DEFAULT_TICK, str(path)
         )
     text = read_text(workload)
-    return _WorkloadLoader(str(workload), text).load_workload(parse_toml(text, str(workload)), ms)
+    fields = FieldReader(str(workload), text)
+    return _load_workload(fields, parse_toml(text, str(workload)), ms)
 
 
 __all__ = ["default_workload_path", "load_system_file", "to_system"]

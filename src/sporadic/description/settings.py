@@ -1,0 +1,79 @@
+"""The settings tables of a description: ``[system]``, ``[cpu]``, ``[kernel]``, ``[domains]``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sporadic.description.fields import FieldReader
+from sporadic.description.model import KernelSettings
+
+
+class SettingsReader:
+    """Reads the tables that configure the whole system rather than one entry of it."""
+
+    def __init__(self, fields: FieldReader) -> None:
+        self.fields = fields
+
+    def system_settings(self, data: dict, default_name: str | None = None) -> tuple[str, int, int]:
+        """``[system]``: name (default: the file's stem), duration and seed."""
+        sysd = self.fields.get(data, "system", dict, {}, ("system", 0, "[system]"))
+        sloc = ("system", 0, "[system]")
+        self.fields.unknown(sysd, {"name", "duration", "seed"}, sloc)
+        name = self.fields.get(sysd, "name", str, default_name or Path(self.fields.path).stem, sloc)
+        duration = self.fields.duration(sysd, "duration", 1_000_000_000, sloc)
+        seed = self.fields.get(sysd, "seed", int, 0, sloc)
+        if duration <= 0:
+            self.fields.error(sloc, "duration", "[system]", "duration: must be > 0")
+        return name, duration, seed
+
+    def cpu_settings(self, data: dict) -> int:
+        """``[cpu] fuel_per_us``: how much wasmtime fuel one simulated microsecond executes."""
+        cd = self.fields.get(data, "cpu", dict, {}, ("cpu", 0, "[cpu]"))
+        cloc = ("cpu", 0, "[cpu]")
+        self.fields.unknown(cd, {"fuel_per_us"}, cloc)
+        fuel = self.fields.get(cd, "fuel_per_us", int, 1000, cloc)
+        if fuel <= 0:
+            self.fields.error(cloc, "fuel_per_us", "[cpu]", "fuel_per_us: must be > 0")
+        return fuel
+
+    def kernel_settings(self, data: dict) -> KernelSettings:
+        """``[kernel]``: MIN_BUDGET, the cost of a kernel entry and the timer's precision."""
+        kd = self.fields.get(data, "kernel", dict, {}, ("kernel", 0, "[kernel]"))
+        kloc = ("kernel", 0, "[kernel]")
+        self.fields.unknown(kd, {"min_budget", "entry_cost", "timer_precision"}, kloc)
+        kernel = KernelSettings(
+            min_budget=self.fields.duration(kd, "min_budget", 20_000, kloc),
+            entry_cost=self.fields.duration(kd, "entry_cost", 0, kloc),
+            timer_precision=self.fields.duration(kd, "timer_precision", 0, kloc),
+        )
+        if kernel.min_budget < 1:
+            self.fields.error(kloc, "min_budget", "[kernel]", "min_budget: must be at least 1ns")
+        return kernel
+
+    def domain_schedule(self, data: dict) -> tuple[tuple[int, int], ...]:
+        """``[domains] schedule``: (domain, length) entries; none without a ``[domains]`` table."""
+        if "domains" not in data:
+            return ()
+        dd = self.fields.get(data, "domains", dict, {}, ("domains", 0, "[domains]"))
+        dloc = ("domains", 0, "[domains]")
+        self.fields.unknown(dd, {"schedule"}, dloc)
+        sched = self.fields.get(dd, "schedule", list, [], dloc)
+        if not sched:
+            self.fields.error(dloc, "schedule", "[domains]", "schedule: needs at least one entry")
+        out = []
+        for i, entry in enumerate(sched):
+            eloc = ("domains", 0, f"[domains] schedule[{i}]")
+            if not isinstance(entry, dict):
+                self.fields.error(
+                    dloc, "schedule", eloc[2], "expected { domain = N, length = ... }"
+                )
+            self.fields.unknown(entry, {"domain", "length"}, eloc)
+            dom = self.fields.get(entry, "domain", int, None, eloc)
+            length = self.fields.duration(entry, "length", None, eloc)
+            if dom is None or dom < 0 or length is None or length <= 0:
+                self.fields.error(dloc, "schedule", eloc[2], "needs domain >= 0 and a length > 0")
+            out.append((dom, length))
+        return tuple(out)
+
+
+__all__ = ["SettingsReader"]
