@@ -30,8 +30,7 @@ from sporadic.scheduler.domains import DomainSchedule
 from sporadic.system.jobs import JobLog
 from sporadic.system.programs import ScriptCompiler, make_rng
 from sporadic.system.protection_domains import build_protection_domains, load_checked
-from sporadic.wasm.engine import WasmEngine
-from sporadic.wasm.player import Player
+from sporadic.wasm import Player, WasmEngine, WasmInstance
 
 FAULT_WASM = 100  # the label of the fault message a WebAssembly partition sends its handler
 
@@ -324,7 +323,7 @@ class BuiltSystem:
         engine = self.wasm_engine()
         loaded = load_checked(engine, spec.path, "command", rt.tcb.name)
         argv = [Path(spec.path).name, *spec.args]
-        loaded.instantiate(argv, spec.memory, spec.tables)  # reject bad limits at load time
+        WasmInstance(loaded, argv, spec.memory, spec.tables)  # reject bad limits at load time
         player = Player(engine, self.kernel, rt.tcb)
         handler_ep = self.fault_endpoints.get(spec.fault_handler) if spec.fault_handler else None
         badge = (
@@ -336,7 +335,7 @@ class BuiltSystem:
 
         def job() -> Iterator[Any]:
             seq, _, deadline = rt.current
-            inst = loaded.instantiate(argv, spec.memory, spec.tables)
+            inst = WasmInstance(loaded, argv, spec.memory, spec.tables)
             seg = yield from player.play(inst, "_start", (), deadline, spec.max_job_time, seq)
             if seg.trap is not None:
                 rt.give_up(player.clock)

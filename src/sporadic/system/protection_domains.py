@@ -33,8 +33,7 @@ from sporadic.kernel.objects import TCB, Endpoint, Notification
 from sporadic.kernel.schedcontext import bind, configure
 from sporadic.kernel.syscalls import INF
 from sporadic.system.jobs import JobLog
-from sporadic.wasm.engine import WasmEngine
-from sporadic.wasm.player import Player
+from sporadic.wasm import Player, WasmEngine, WasmInstance
 
 PPC_BIT = 1 << 63
 CHANNEL_MASK = 0x3F
@@ -264,7 +263,7 @@ def _wasm_handlers(
     """Entry points of a reactor module: each handler run is one run of its export."""
     spec = p.wasm
     loaded = load_checked(engine, spec.path, "reactor", p.name)
-    inst = loaded.instantiate([Path(spec.path).name, *spec.args], spec.memory, spec.tables)
+    inst = WasmInstance(loaded, [Path(spec.path).name, *spec.args], spec.memory, spec.tables)
     can_notify = {e.id for c in channels for e in (c.a, c.b) if e.pd == p.name and e.notify}
     can_call = {e.id for c in channels for e in (c.a, c.b) if e.pd == p.name and e.pp}
 
