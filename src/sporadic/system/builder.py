@@ -21,11 +21,11 @@ from typing import Any
 
 from sporadic import records as ev
 from sporadic.description import SCParams, System, WasmSpec
-from sporadic.kernel import syscalls as sc
 from sporadic.kernel.kernel import Kernel
 from sporadic.kernel.notification import send_signal
 from sporadic.kernel.objects import TCB, Endpoint, Notification, SchedContext
 from sporadic.kernel.schedcontext import bind, configure, size_bits_for
+from sporadic.kernel.syscalls import Call, Recv, ReplyRecv, Wait
 from sporadic.scheduler.domains import DomainSchedule
 from sporadic.system.jobs import JobLog
 from sporadic.system.programs import ScriptCompiler, make_rng
@@ -104,7 +104,7 @@ class PartitionRuntime(JobLog):
         """Wait for releases, then run every pending job. Code between two yields runs when
         the kernel asks the thread for its next action, so ``kernel.hw`` is the simulated time
         it happens at: the job's first dispatch, the end of its last compute step."""
-        wait = sc.Wait(self.ntfn)
+        wait = Wait(self.ntfn)
         pending = self.pending
         job = self.job
         kernel = self.kernel
@@ -173,9 +173,9 @@ class FaultHandlerRuntime(JobLog):
         self.complete(t, seq, dl)
 
     def program(self) -> Iterator[Any]:
-        reply_recv = sc.ReplyRecv(self.ep, self.label)
+        reply_recv = ReplyRecv(self.ep, self.label)
         kernel = self.kernel
-        self.tcb_message = yield sc.Recv(self.ep)
+        self.tcb_message = yield Recv(self.ep)
         while True:
             self._start(kernel.hw)
             yield self.compute()
@@ -342,7 +342,7 @@ class BuiltSystem:
                 stop = spec.on_fault == "stop"
                 if handler_ep is not None:
                     # like a fault IPC: the handler's reply label decides (0: go on)
-                    reply = yield sc.Call(handler_ep, badge, FAULT_WASM, (seq,))
+                    reply = yield Call(handler_ep, badge, FAULT_WASM, (seq,))
                     stop = getattr(reply, "label", 0) != 0
                 if stop:
                     rt.stopped = True

@@ -26,12 +26,21 @@ from typing import Any
 from sporadic import records as ev
 from sporadic.description import Action, Channel, ProtectionDomain
 from sporadic.errors import WasmError
-from sporadic.kernel import syscalls as sc
 from sporadic.kernel.kernel import Kernel
 from sporadic.kernel.notification import bind_notification, send_signal
 from sporadic.kernel.objects import TCB, Endpoint, Notification
 from sporadic.kernel.schedcontext import bind, configure
-from sporadic.kernel.syscalls import INF
+from sporadic.kernel.syscalls import (
+    INF,
+    Bind,
+    Call,
+    Mark,
+    NBSendRecv,
+    Recv,
+    ReplyRecv,
+    Signal,
+    Unbind,
+)
 from sporadic.system.jobs import JobLog
 from sporadic.wasm import Player, WasmEngine, WasmInstance
 
@@ -119,11 +128,11 @@ class PDRuntime(JobLog):
         if init is not None:
             yield from self._run(init, 0)
         if self.passive:
-            msg = yield sc.NBSendRecv(self.monitor_ep, self.ep, self.index)
+            msg = yield NBSendRecv(self.monitor_ep, self.ep, self.index)
         else:
-            msg = yield sc.Recv(self.ep)
-        recv = sc.Recv(self.ep)
-        reply_recv = sc.ReplyRecv(self.ep)
+            msg = yield Recv(self.ep)
+        recv = Recv(self.ep)
+        reply_recv = ReplyRecv(self.ep)
         notified, protected = self.handlers["notified"], self.handlers["protected"]
         while not self.stopped:
             badge = msg.badge
@@ -134,7 +143,7 @@ class PDRuntime(JobLog):
                 if body is not None:
                     yield from self._run(body, msg.sent)
                 msg = (
-                    yield sc.ReplyRecv(self.ep, 0, self.reply_words)
+                    yield ReplyRecv(self.ep, 0, self.reply_words)
                     if self.reply_words
                     else reply_recv
                 )
@@ -161,13 +170,13 @@ class MonitorRuntime:
         self.pds = pds
 
     def program(self) -> Iterator[Any]:
-        recv = sc.Recv(self.ep)
+        recv = Recv(self.ep)
         msg = yield recv
         while True:
             sc_obj, ntfn = self.pds[msg.badge]
-            yield sc.Unbind(sc_obj)
-            yield sc.Bind(sc_obj, ntfn)
-            yield sc.Mark("passive", msg.badge)
+            yield Unbind(sc_obj)
+            yield Bind(sc_obj, ntfn)
+            yield Mark("passive", msg.badge)
             msg = yield recv
 
 
@@ -271,13 +280,13 @@ def _wasm_handlers(
         if ch not in can_notify or ch not in peers:
             return None
         peer, peer_id = peers[ch]
-        return sc.Signal(objects[f"{peer}.ntfn"], 1 << peer_id)
+        return Signal(objects[f"{peer}.ntfn"], 1 << peer_id)
 
     def ppcall(ch: int, words: tuple[int, ...]) -> Any:
         if ch not in can_call or ch not in peers:
             return None
         peer, peer_id = peers[ch]
-        return sc.Call(objects[f"{peer}.ep"], PPC_BIT | peer_id, 0, words)
+        return Call(objects[f"{peer}.ep"], PPC_BIT | peer_id, 0, words)
 
     player = Player(engine, kernel, rt.tcb, notify, ppcall)
 
