@@ -28,6 +28,7 @@ from sporadic.kernel.schedcontext import bind, configure, size_bits_for
 from sporadic.kernel.syscalls import Call, Recv, ReplyRecv, Wait
 from sporadic.scheduler.domains import DomainSchedule
 from sporadic.system.jobs import JobLog
+from sporadic.system.kinds import IDLE, PARTITION, THREAD
 from sporadic.system.programs import ScriptCompiler, make_rng
 from sporadic.system.protection_domains import build_protection_domains, load_checked
 from sporadic.wasm import Player, WasmEngine, WasmInstance
@@ -209,7 +210,7 @@ class BuiltSystem:
             self.objects[name] = k.create_notification(name)
         for name in system.endpoints:
             self.objects.setdefault(name, k.create_endpoint(name))
-        self.kinds: dict[int, str] = {k.idle.id: "idle"}
+        self.kinds: dict[int, str] = {k.idle.id: IDLE}
         self._build_partitions()
         self._build_threads()
         self._build_protection_domains()
@@ -238,7 +239,7 @@ class BuiltSystem:
         for index, p in enumerate(system.partitions):
             t = k.create_thread(p.name, p.priority, domain=p.domain)
             self.objects[p.name] = t
-            self.kinds[t.id] = "partition"
+            self.kinds[t.id] = PARTITION
             bind(k, self._make_sc(p.name, p.sc), t)
             compiler = ScriptCompiler(self._resolve, make_rng(system.seed, t.id))
             if p.fault_job is not None:
@@ -280,7 +281,7 @@ class BuiltSystem:
         for d in system.threads:
             t = k.create_thread(d.name, d.priority, mcp=d.mcp, domain=d.domain)
             self.objects[d.name] = t
-            self.kinds[t.id] = "thread"
+            self.kinds[t.id] = THREAD
             if d.sc is not None:
                 bind(k, self._make_sc(d.name, d.sc), t)
             if d.timeout_handler is not None:
@@ -376,7 +377,7 @@ class BuiltSystem:
             {
                 "id": t.id,
                 "name": t.name,
-                "kind": self.kinds.get(t.id, "thread"),
+                "kind": self.kinds.get(t.id, THREAD),
                 "priority": t.prio,
                 "domain": t.domain,
             }

@@ -42,6 +42,7 @@ from sporadic.kernel.syscalls import (
     Unbind,
 )
 from sporadic.system.jobs import JobLog
+from sporadic.system.kinds import MONITOR, PD
 from sporadic.wasm import Player, WasmEngine, WasmInstance
 
 PPC_BIT = 1 << 63
@@ -205,7 +206,7 @@ def build_protection_domains(
         return [], [], {}
     kinds: dict[int, str] = {}
     monitor = kernel.create_thread("monitor", MONITOR_PRIORITY)
-    kinds[monitor.id] = "monitor"
+    kinds[monitor.id] = MONITOR
     monitor_sc = kernel.create_sc("monitor")
     configure(kernel, monitor_sc, 1_000_000, 1_000_000)
     bind(kernel, monitor_sc, monitor)
@@ -214,7 +215,7 @@ def build_protection_domains(
     made = []
     for index, p in enumerate(pds):
         t = kernel.create_thread(p.name, p.priority, domain=p.domain)
-        kinds[t.id] = "pd"
+        kinds[t.id] = PD
         s = kernel.create_sc(p.name)
         configure(
             kernel,
