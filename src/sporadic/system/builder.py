@@ -174,6 +174,8 @@ class FaultHandlerRuntime(JobLog):
         self.complete(t, seq, dl)
 
     def program(self) -> Iterator[Any]:
+        """Receive a fault, run the handler's job, reply with ``label``; the reply receives the
+        next fault, as a handler's ``ReplyRecv`` loop does."""
         reply_recv = ReplyRecv(self.ep, self.label)
         kernel = self.kernel
         self.tcb_message = yield Recv(self.ep)
@@ -184,6 +186,7 @@ class FaultHandlerRuntime(JobLog):
             self.tcb_message = yield reply_recv
 
     def finish(self, end: int) -> None:
+        """At the end of the run: an unfinished handler job whose deadline has passed is a miss."""
         if self.current:
             self.miss_if_due(end, *self.current)
 
@@ -327,12 +330,6 @@ class BuiltSystem:
         WasmInstance(loaded, argv, spec.memory, spec.tables)  # reject bad limits at load time
         player = Player(engine, self.kernel, rt.tcb)
         handler_ep = self.fault_endpoints.get(spec.fault_handler) if spec.fault_handler else None
-        badge = (
-            self.system.partitions.index(
-                next(p for p in self.system.partitions if p.name == rt.tcb.name)
-            )
-            + 1
-        )
 
         def job() -> Iterator[Any]:
             seq, _, deadline = rt.current
@@ -359,6 +356,7 @@ class BuiltSystem:
         return obj
 
     def sc_table(self) -> list[dict[str, Any]]:
+        """The trace header's ``scs`` table: every SC, its parameters and its home thread."""
         return [
             {
                 "id": c.id,
@@ -373,6 +371,7 @@ class BuiltSystem:
         ]
 
     def thread_table(self) -> list[dict[str, Any]]:
+        """The trace header's ``threads`` table, with the kind of each thread."""
         return [
             {
                 "id": t.id,

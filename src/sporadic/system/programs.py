@@ -57,6 +57,7 @@ class Sampler:
 
 
 def make_rng(seed: int, index: int) -> np.random.Generator:
+    """The generator of one thread: its draws depend on the seed and its index only."""
     return np.random.default_rng([seed, index])
 
 
@@ -73,6 +74,7 @@ class ScriptCompiler:
         self.last: list[Any] = [None]  # the result of the program's latest syscall
 
     def compute_step(self, dist: Distribution) -> Callable[[], syscalls.Compute]:
+        """A function giving the ``Compute`` of one step; a fixed time is built once."""
         if dist.kind == "fixed":
             action = syscalls.Compute(dist.values[0])
             return lambda: action

@@ -43,7 +43,7 @@ from sporadic.kernel.syscalls import (
 )
 from sporadic.system.jobs import JobLog
 from sporadic.system.kinds import MONITOR, PD
-from sporadic.wasm import Player, WasmEngine, WasmInstance
+from sporadic.wasm import LoadedModule, Player, WasmEngine, WasmInstance
 
 PPC_BIT = 1 << 63
 CHANNEL_MASK = 0x3F
@@ -125,6 +125,7 @@ class PDRuntime(JobLog):
         self.complete(t, self.seq, self.released + self.deadline)
 
     def program(self) -> Iterator[Any]:
+        """libmicrokit's event loop: ``init``, then each received badge as handler runs."""
         init = self.handlers["init"](0)
         if init is not None:
             yield from self._run(init, 0)
@@ -171,6 +172,7 @@ class MonitorRuntime:
         self.pds = pds
 
     def program(self) -> Iterator[Any]:
+        """Serve each passive PD's message: its SC goes from the PD to its notification."""
         recv = Recv(self.ep)
         msg = yield recv
         while True:
@@ -320,7 +322,7 @@ def _wasm_handlers(
     }
 
 
-def load_checked(engine: WasmEngine, path: str, kind: str, owner: str) -> Any:
+def load_checked(engine: WasmEngine, path: str, kind: str, owner: str) -> LoadedModule:
     """Load a module for ``owner`` and insist on its kind (reactor for PDs, command for jobs)."""
     loaded = engine.load(path)
     if loaded.kind != kind:

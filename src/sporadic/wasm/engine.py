@@ -109,7 +109,9 @@ class LoadedModule:
     """A compiled, checked module: a WASI command (``_start``) or a reactor (``init``,
     ``notified`` and optionally ``protected``), importing only the host API and WASI."""
 
-    def __init__(self, engine: WasmEngine, path: Path, module: wasmtime.Module, digest: str):
+    def __init__(
+        self, engine: WasmEngine, path: Path, module: wasmtime.Module, digest: str
+    ) -> None:
         self.engine = engine
         self.path = path
         self.module = module

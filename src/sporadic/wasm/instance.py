@@ -119,11 +119,11 @@ class WasmInstance:
         try:
             self._link = _linked(loaded)
             self._link.running = self
-            self.instance = self._link.pre.instantiate(store)
+            instance = self._link.pre.instantiate(store)
         except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
             first = str(e).strip().splitlines()[0]
             raise WasmError(f"{loaded.path}: cannot instantiate: {first}") from None
-        self.exports = self.instance.exports(store)
+        self.exports = instance.exports(store)
         memory = self.exports.get("memory")
         self.memory = memory if isinstance(memory, wasmtime.Memory) else None
         if loaded.kind == "reactor" and "_initialize" in self.exports:
