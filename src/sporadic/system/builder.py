@@ -21,17 +21,17 @@ from typing import Any
 
 from sporadic import records as ev
 from sporadic.description import SCParams, System, WasmSpec
-from sporadic.kernel import syscalls as sc
 from sporadic.kernel.kernel import Kernel
 from sporadic.kernel.notification import send_signal
 from sporadic.kernel.objects import TCB, Endpoint, Notification, SchedContext
 from sporadic.kernel.schedcontext import bind, configure, size_bits_for
+from sporadic.kernel.syscalls import Call, Recv, ReplyRecv, Wait
 from sporadic.scheduler.domains import DomainSchedule
 from sporadic.system.jobs import JobLog
+from sporadic.system.kinds import IDLE, PARTITION, THREAD
 from sporadic.system.programs import ScriptCompiler, make_rng
 from sporadic.system.protection_domains import build_protection_domains, load_checked
-from sporadic.wasm.engine import WasmEngine
-from sporadic.wasm.player import Player
+from sporadic.wasm import Player, WasmEngine, WasmInstance
 
 FAULT_WASM = 100  # the label of the fault message a WebAssembly partition sends its handler
 
@@ -105,7 +105,7 @@ class PartitionRuntime(JobLog):
         """Wait for releases, then run every pending job. Code between two yields runs when
         the kernel asks the thread for its next action, so ``kernel.hw`` is the simulated time
         it happens at: the job's first dispatch, the end of its last compute step."""
-        wait = sc.Wait(self.ntfn)
+        wait = Wait(self.ntfn)
         pending = self.pending
         job = self.job
         kernel = self.kernel
@@ -174,9 +174,11 @@ class FaultHandlerRuntime(JobLog):
         self.complete(t, seq, dl)
 
     def program(self) -> Iterator[Any]:
-        reply_recv = sc.ReplyRecv(self.ep, self.label)
+        """Receive a fault, run the handler's job, reply with ``label``; the reply receives the
+        next fault, as a handler's ``ReplyRecv`` loop does."""
+        reply_recv = ReplyRecv(self.ep, self.label)
         kernel = self.kernel
-        self.tcb_message = yield sc.Recv(self.ep)
+        self.tcb_message = yield Recv(self.ep)
         while True:
             self._start(kernel.hw)
             yield self.compute()
@@ -184,6 +186,7 @@ class FaultHandlerRuntime(JobLog):
             self.tcb_message = yield reply_recv
 
     def finish(self, end: int) -> None:
+        """At the end of the run: an unfinished handler job whose deadline has passed is a miss."""
         if self.current:
             self.miss_if_due(end, *self.current)
 
@@ -210,7 +213,7 @@ class BuiltSystem:
             self.objects[name] = k.create_notification(name)
         for name in system.endpoints:
             self.objects.setdefault(name, k.create_endpoint(name))
-        self.kinds: dict[int, str] = {k.idle.id: "idle"}
+        self.kinds: dict[int, str] = {k.idle.id: IDLE}
         self._build_partitions()
         self._build_threads()
         self._build_protection_domains()
@@ -239,7 +242,7 @@ class BuiltSystem:
         for index, p in enumerate(system.partitions):
             t = k.create_thread(p.name, p.priority, domain=p.domain)
             self.objects[p.name] = t
-            self.kinds[t.id] = "partition"
+            self.kinds[t.id] = PARTITION
             bind(k, self._make_sc(p.name, p.sc), t)
             compiler = ScriptCompiler(self._resolve, make_rng(system.seed, t.id))
             if p.fault_job is not None:
@@ -281,7 +284,7 @@ class BuiltSystem:
         for d in system.threads:
             t = k.create_thread(d.name, d.priority, mcp=d.mcp, domain=d.domain)
             self.objects[d.name] = t
-            self.kinds[t.id] = "thread"
+            self.kinds[t.id] = THREAD
             if d.sc is not None:
                 bind(k, self._make_sc(d.name, d.sc), t)
             if d.timeout_handler is not None:
@@ -324,26 +327,20 @@ class BuiltSystem:
         engine = self.wasm_engine()
         loaded = load_checked(engine, spec.path, "command", rt.tcb.name)
         argv = [Path(spec.path).name, *spec.args]
-        loaded.instantiate(argv, spec.memory, spec.tables)  # reject bad limits at load time
+        WasmInstance(loaded, argv, spec.memory, spec.tables)  # reject bad limits at load time
         player = Player(engine, self.kernel, rt.tcb)
         handler_ep = self.fault_endpoints.get(spec.fault_handler) if spec.fault_handler else None
-        badge = (
-            self.system.partitions.index(
-                next(p for p in self.system.partitions if p.name == rt.tcb.name)
-            )
-            + 1
-        )
 
         def job() -> Iterator[Any]:
             seq, _, deadline = rt.current
-            inst = loaded.instantiate(argv, spec.memory, spec.tables)
+            inst = WasmInstance(loaded, argv, spec.memory, spec.tables)
             seg = yield from player.play(inst, "_start", (), deadline, spec.max_job_time, seq)
             if seg.trap is not None:
                 rt.give_up(player.clock)
                 stop = spec.on_fault == "stop"
                 if handler_ep is not None:
                     # like a fault IPC: the handler's reply label decides (0: go on)
-                    reply = yield sc.Call(handler_ep, badge, FAULT_WASM, (seq,))
+                    reply = yield Call(handler_ep, badge, FAULT_WASM, (seq,))
                     stop = getattr(reply, "label", 0) != 0
                 if stop:
                     rt.stopped = True
@@ -359,6 +356,7 @@ class BuiltSystem:
         return obj
 
     def sc_table(self) -> list[dict[str, Any]]:
+        """The trace header's ``scs`` table: every SC, its parameters and its home thread."""
         return [
             {
                 "id": c.id,
@@ -373,11 +371,12 @@ class BuiltSystem:
         ]
 
     def thread_table(self) -> list[dict[str, Any]]:
+        """The trace header's ``threads`` table, with the kind of each thread."""
         return [
             {
                 "id": t.id,
                 "name": t.name,
-                "kind": self.kinds.get(t.id, "thread"),
+                "kind": self.kinds.get(t.id, THREAD),
                 "priority": t.prio,
                 "domain": t.domain,
             }

@@ -18,6 +18,7 @@ class JobLog:
         self.tcb = tcb
 
     def complete(self, t: int, seq: int, deadline: int) -> None:
+        """Job ``seq`` completed at ``t``: a miss as well if that is past its deadline."""
         self.sink((ev.JOB_END, t, self.tcb.id, seq))
         if t > deadline:
             self.sink((ev.DEADLINE_MISS, t, self.tcb.id, seq, deadline))

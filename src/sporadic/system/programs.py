@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from sporadic.description import Action, Distribution
-from sporadic.kernel import syscalls as sc
+from sporadic.kernel import syscalls
 
 BATCH = 1024
 
@@ -57,6 +57,7 @@ class Sampler:
 
 
 def make_rng(seed: int, index: int) -> np.random.Generator:
+    """The generator of one thread: its draws depend on the seed and its index only."""
     return np.random.default_rng([seed, index])
 
 
@@ -72,12 +73,13 @@ class ScriptCompiler:
         self.rng = rng
         self.last: list[Any] = [None]  # the result of the program's latest syscall
 
-    def compute_step(self, dist: Distribution) -> Callable[[], sc.Compute]:
+    def compute_step(self, dist: Distribution) -> Callable[[], syscalls.Compute]:
+        """A function giving the ``Compute`` of one step; a fixed time is built once."""
         if dist.kind == "fixed":
-            action = sc.Compute(dist.values[0])
+            action = syscalls.Compute(dist.values[0])
             return lambda: action
         sample = Sampler(dist, self.rng)
-        return lambda: sc.Compute(sample())
+        return lambda: syscalls.Compute(sample())
 
     def compile(self, actions: tuple[Action, ...]) -> Callable[[], Iterator[Any]]:
         """A function that returns a fresh generator running ``actions`` once."""
@@ -112,32 +114,32 @@ class ScriptCompiler:
             return "gen", loop
         if op == "mark_result":
             label, last = args["label"], self.last
-            return "action", lambda: sc.Mark(label, result_value(last[0]))
+            return "action", lambda: syscalls.Mark(label, result_value(last[0]))
         fixed = self._fixed_action(op, args, r)
         return "action", lambda: fixed
 
     def _fixed_action(self, op: str, args: dict[str, Any], r: Callable[[str, str], Any]) -> Any:
         target = args.get("target")
         if op == "spin":
-            return sc.Spin()
+            return syscalls.Spin()
         if op == "yield":
-            return sc.Yield()
+            return syscalls.Yield()
         if op == "mark":
-            return sc.Mark(args["label"], args["value"])
+            return syscalls.Mark(args["label"], args["value"])
         if op == "signal":
-            return sc.Signal(r(op, target), args["badge"])
+            return syscalls.Signal(r(op, target), args["badge"])
         if op == "wait":
-            return sc.Wait(r(op, target))
+            return syscalls.Wait(r(op, target))
         if op == "poll":
-            return sc.Poll(r(op, target))
+            return syscalls.Poll(r(op, target))
         if op == "suspend":
-            return sc.Suspend(r(op, target))
+            return syscalls.Suspend(r(op, target))
         if op == "resume":
-            return sc.Resume(r(op, target))
+            return syscalls.Resume(r(op, target))
         if op == "set_priority":
-            return sc.SetPriority(r(op, target), args["priority"])
+            return syscalls.SetPriority(r(op, target), args["priority"])
         if op == "configure":
-            return sc.Configure(
+            return syscalls.Configure(
                 r(op, target),
                 args["budget"],
                 args["period"],
@@ -146,32 +148,32 @@ class ScriptCompiler:
                 args["sporadic"],
             )
         if op == "bind":
-            return sc.Bind(r(op, target), r("bind_to", args["to"]))
+            return syscalls.Bind(r(op, target), r("bind_to", args["to"]))
         if op == "unbind":
-            return sc.Unbind(r(op, target))
+            return syscalls.Unbind(r(op, target))
         if op == "consumed":
-            return sc.Consumed(r(op, target))
+            return syscalls.Consumed(r(op, target))
         if op == "yield_to":
-            return sc.YieldTo(r(op, target))
+            return syscalls.YieldTo(r(op, target))
         if op == "recv":
-            return sc.Recv(r(op, target))
+            return syscalls.Recv(r(op, target))
         if op == "reply":
             via = args["via"]
-            return sc.Reply(args["label"], args["words"], None if via is None else r(op, via))
+            return syscalls.Reply(args["label"], args["words"], None if via is None else r(op, via))
         if op == "reply_recv":
-            return sc.ReplyRecv(r(op, target), args["label"], args["words"])
+            return syscalls.ReplyRecv(r(op, target), args["label"], args["words"])
         if op in ("call", "send", "nbsend"):
-            kind = {"call": sc.Call, "send": sc.Send, "nbsend": sc.NBSend}[op]
+            kind = {"call": syscalls.Call, "send": syscalls.Send, "nbsend": syscalls.NBSend}[op]
             return kind(r(op, target), args["badge"], args["label"], args["words"])
         if op in ("nbsend_recv", "nbsend_wait"):
-            kind = sc.NBSendRecv if op == "nbsend_recv" else sc.NBSendWait
+            kind = syscalls.NBSendRecv if op == "nbsend_recv" else syscalls.NBSendWait
             return kind(
                 r(op, target), r(op, args["source"]), args["badge"], args["label"], args["words"]
             )
         if op == "bind_notification":
-            return sc.BindNotification(r(op, target), r(op, args["ntfn"]))
+            return syscalls.BindNotification(r(op, target), r(op, args["ntfn"]))
         if op == "unbind_notification":
-            return sc.UnbindNotification(r(op, target))
+            return syscalls.UnbindNotification(r(op, target))
         raise ValueError(f"unknown script action {op!r}")  # pragma: no cover - loader checks
 
 

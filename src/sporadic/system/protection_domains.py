@@ -26,15 +26,24 @@ from typing import Any
 from sporadic import records as ev
 from sporadic.description import Action, Channel, ProtectionDomain
 from sporadic.errors import WasmError
-from sporadic.kernel import syscalls as sc
 from sporadic.kernel.kernel import Kernel
 from sporadic.kernel.notification import bind_notification, send_signal
 from sporadic.kernel.objects import TCB, Endpoint, Notification
 from sporadic.kernel.schedcontext import bind, configure
-from sporadic.kernel.syscalls import INF
+from sporadic.kernel.syscalls import (
+    INF,
+    Bind,
+    Call,
+    Mark,
+    NBSendRecv,
+    Recv,
+    ReplyRecv,
+    Signal,
+    Unbind,
+)
 from sporadic.system.jobs import JobLog
-from sporadic.wasm.engine import WasmEngine
-from sporadic.wasm.player import Player
+from sporadic.system.kinds import MONITOR, PD
+from sporadic.wasm import LoadedModule, Player, WasmEngine, WasmInstance
 
 PPC_BIT = 1 << 63
 CHANNEL_MASK = 0x3F
@@ -116,15 +125,16 @@ class PDRuntime(JobLog):
         self.complete(t, self.seq, self.released + self.deadline)
 
     def program(self) -> Iterator[Any]:
+        """libmicrokit's event loop: ``init``, then each received badge as handler runs."""
         init = self.handlers["init"](0)
         if init is not None:
             yield from self._run(init, 0)
         if self.passive:
-            msg = yield sc.NBSendRecv(self.monitor_ep, self.ep, self.index)
+            msg = yield NBSendRecv(self.monitor_ep, self.ep, self.index)
         else:
-            msg = yield sc.Recv(self.ep)
-        recv = sc.Recv(self.ep)
-        reply_recv = sc.ReplyRecv(self.ep)
+            msg = yield Recv(self.ep)
+        recv = Recv(self.ep)
+        reply_recv = ReplyRecv(self.ep)
         notified, protected = self.handlers["notified"], self.handlers["protected"]
         while not self.stopped:
             badge = msg.badge
@@ -135,7 +145,7 @@ class PDRuntime(JobLog):
                 if body is not None:
                     yield from self._run(body, msg.sent)
                 msg = (
-                    yield sc.ReplyRecv(self.ep, 0, self.reply_words)
+                    yield ReplyRecv(self.ep, 0, self.reply_words)
                     if self.reply_words
                     else reply_recv
                 )
@@ -162,13 +172,14 @@ class MonitorRuntime:
         self.pds = pds
 
     def program(self) -> Iterator[Any]:
-        recv = sc.Recv(self.ep)
+        """Serve each passive PD's message: its SC goes from the PD to its notification."""
+        recv = Recv(self.ep)
         msg = yield recv
         while True:
             sc_obj, ntfn = self.pds[msg.badge]
-            yield sc.Unbind(sc_obj)
-            yield sc.Bind(sc_obj, ntfn)
-            yield sc.Mark("passive", msg.badge)
+            yield Unbind(sc_obj)
+            yield Bind(sc_obj, ntfn)
+            yield Mark("passive", msg.badge)
             msg = yield recv
 
 
@@ -197,7 +208,7 @@ def build_protection_domains(
         return [], [], {}
     kinds: dict[int, str] = {}
     monitor = kernel.create_thread("monitor", MONITOR_PRIORITY)
-    kinds[monitor.id] = "monitor"
+    kinds[monitor.id] = MONITOR
     monitor_sc = kernel.create_sc("monitor")
     configure(kernel, monitor_sc, 1_000_000, 1_000_000)
     bind(kernel, monitor_sc, monitor)
@@ -206,7 +217,7 @@ def build_protection_domains(
     made = []
     for index, p in enumerate(pds):
         t = kernel.create_thread(p.name, p.priority, domain=p.domain)
-        kinds[t.id] = "pd"
+        kinds[t.id] = PD
         s = kernel.create_sc(p.name)
         configure(
             kernel,
@@ -264,7 +275,7 @@ def _wasm_handlers(
     """Entry points of a reactor module: each handler run is one run of its export."""
     spec = p.wasm
     loaded = load_checked(engine, spec.path, "reactor", p.name)
-    inst = loaded.instantiate([Path(spec.path).name, *spec.args], spec.memory, spec.tables)
+    inst = WasmInstance(loaded, [Path(spec.path).name, *spec.args], spec.memory, spec.tables)
     can_notify = {e.id for c in channels for e in (c.a, c.b) if e.pd == p.name and e.notify}
     can_call = {e.id for c in channels for e in (c.a, c.b) if e.pd == p.name and e.pp}
 
@@ -272,13 +283,13 @@ def _wasm_handlers(
         if ch not in can_notify or ch not in peers:
             return None
         peer, peer_id = peers[ch]
-        return sc.Signal(objects[f"{peer}.ntfn"], 1 << peer_id)
+        return Signal(objects[f"{peer}.ntfn"], 1 << peer_id)
 
     def ppcall(ch: int, words: tuple[int, ...]) -> Any:
         if ch not in can_call or ch not in peers:
             return None
         peer, peer_id = peers[ch]
-        return sc.Call(objects[f"{peer}.ep"], PPC_BIT | peer_id, 0, words)
+        return Call(objects[f"{peer}.ep"], PPC_BIT | peer_id, 0, words)
 
     player = Player(engine, kernel, rt.tcb, notify, ppcall)
 
@@ -311,7 +322,7 @@ def _wasm_handlers(
     }
 
 
-def load_checked(engine: WasmEngine, path: str, kind: str, owner: str) -> Any:
+def load_checked(engine: WasmEngine, path: str, kind: str, owner: str) -> LoadedModule:
     """Load a module for ``owner`` and insist on its kind (reactor for PDs, command for jobs)."""
     loaded = engine.load(path)
     if loaded.kind != kind:

@@ -1,7 +1,7 @@
-"""Playing WebAssembly runs in simulated time, and the jobs built on them.
+"""Playing WebAssembly runs in simulated time, as the actions of the thread that runs them.
 
-``play`` turns the segments of a run (see ``wasm.py``) into kernel actions: ``Compute`` for the
-fuel between two effects, then the effect itself at that simulated time; at a suspending host
+``play`` turns the segments of a run (see ``instance.py``) into kernel actions: ``Compute`` for
+the fuel between two effects, then the effect itself at that simulated time; at a suspending host
 call it performs the call (a ``Call`` for ``ppcall``, a clock read for ``now``, a ``Yield``) and
 hands the answer back to the module, together with a fresh fuel cap: what the job can still get
 at that moment. A run that exhausts its cap or traps is a fault, recorded at the simulated time
@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from sporadic import records as ev
-from sporadic.kernel import syscalls as sc
 from sporadic.kernel.objects import TCB, Message
-from sporadic.kernel.syscalls import INF
-from sporadic.wasm.engine import WasmEngine, WasmInstance
+from sporadic.kernel.syscalls import INF, Compute, Yield
+from sporadic.wasm.engine import WasmEngine
+from sporadic.wasm.instance import WasmInstance
 
 
 class Player:
@@ -73,7 +73,7 @@ class Player:
             for e in seg.effects:
                 delta = ns(e.fuel) - ns(prev)
                 if delta:
-                    yield sc.Compute(delta)
+                    yield Compute(delta)
                 prev = e.fuel
                 if e.kind == "log":
                     sink((ev.LOG, self.clock, tid, e.value))
@@ -83,7 +83,7 @@ class Player:
                         yield action
             delta = ns(seg.fuel_end) - ns(prev)
             if delta:
-                yield sc.Compute(delta)
+                yield Compute(delta)
             if seg.done:
                 if seg.trap is not None:
                     sink((ev.FAULT, self.clock, tid, job, seg.trap))
@@ -93,7 +93,7 @@ class Player:
             if kind == "now":
                 answer = self.clock
             elif kind == "yield":
-                yield sc.Yield()
+                yield Yield()
             elif kind == "ppcall":
                 ch, count = value
                 action = None if self.ppcall is None else self.ppcall(ch, tuple(inst.mrs[:count]))
