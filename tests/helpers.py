@@ -27,7 +27,7 @@ S = 1_000_000_000
 MIN_BUDGET = 20 * US  # the section-12 default the kernel tests assume
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository
-SCENARIOS = ROOT / "tests" / "scenarios"  # the sNN_*.toml files of spec section 14
+SCENARIOS = ROOT / "tests" / "scenarios"  # the sNN_*.toml files of docs/mcs-semantics.md section 14
 
 
 # ================================================================================ programs
@@ -82,7 +82,7 @@ def busiest_window(
     ``starts`` (the first such window on a tie; ``(0, 0)`` without any).
 
     By default the windows begin at each interval start, which is where the maximum of a
-    sliding window over a step function is reached: a constant-bandwidth check (spec 2.7) is
+    sliding window over a step function is reached: a constant-bandwidth check (docs/mcs-semantics.md 2.7) is
     ``busiest_window(ivs, period)[1] <= budget``."""
     best: tuple[int, int] | None = None
     for s in (a for a, _ in ivs) if starts is None else starts:

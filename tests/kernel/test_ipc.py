@@ -1,4 +1,4 @@
-"""IPC and SC donation with the Python API (spec/mcs-semantics.md sections 4.5, 5, 8.1-8.7, 9).
+"""IPC and SC donation with the Python API (docs/mcs-semantics.md sections 4.5, 5, 8.1-8.7, 9).
 
 Every expectation is an exact time in ns, an order, a state or an object identity, derived by
 hand from the spec's rules (derivations in the docstrings). Defaults: constant bandwidth,

@@ -1,4 +1,4 @@
-"""Properties of random call patterns over passive servers (spec/mcs-semantics.md 8.2-8.5,
+"""Properties of random call patterns over passive servers (docs/mcs-semantics.md 8.2-8.5,
 8.7, 2.7).
 
 A system: 1-3 clients with random priorities and constant-bandwidth SCs (budget < period)

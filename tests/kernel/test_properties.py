@@ -1,4 +1,4 @@
-"""Properties of whole runs on random task sets (spec/mcs-semantics.md 2.7 and 1.1).
+"""Properties of whole runs on random task sets (docs/mcs-semantics.md 2.7 and 1.1).
 
 * Constant bandwidth (2.7): every window of length ``period`` holds at most ``budget`` of a
   thread's execution. Windows are checked at each start of an execution interval, which is

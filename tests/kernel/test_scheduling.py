@@ -1,4 +1,4 @@
-"""Kernel scenarios from spec/mcs-semantics.md: the ready-queue rules of 4.5, sections 3 and 2.7
+"""Kernel scenarios from docs/mcs-semantics.md: the ready-queue rules of 4.5, sections 3 and 2.7
 (constant bandwidth versus sporadic), 6 (Yield), 7.1 (configure), 7.6 (suspend/resume),
 9 (timeout faults), 11 (domains) and 12 (entry cost, timer precision).
 

@@ -1,6 +1,6 @@
 """The Microkit SDF loader: the shipped examples load with the values Microkit gives them, the
 invalid ones fail with Microkit's wording at the right line:column, and each check of the
-reference (spec section B) has a small case of its own."""
+reference (docs/microkit.md) has a small case of its own."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Microkit .system files run through `sporadic run` / `sporadic check`, with and without a side
-file of workloads (seed-and-microkit.md B.9-B.11)."""
+file of workloads (docs/microkit.md)."""
 
 from __future__ import annotations
 

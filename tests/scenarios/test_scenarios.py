@@ -1,4 +1,4 @@
-"""Public scenarios of spec/mcs-semantics.md section 14, run end to end through the CLI.
+"""Public scenarios of docs/mcs-semantics.md section 14, run end to end through the CLI.
 
 Each ``sNN_*.toml`` next to this file is one scenario (its comment block quotes what the spec
 says it checks). Every test runs ``sporadic run FILE -o TRACE --json`` via ``cli.main``, then

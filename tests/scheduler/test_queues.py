@@ -1,4 +1,4 @@
-"""Ready queues and the release queue, spec/mcs-semantics.md sections 4.1 and 4.2."""
+"""Ready queues and the release queue, docs/mcs-semantics.md sections 4.1 and 4.2."""
 
 from __future__ import annotations
 

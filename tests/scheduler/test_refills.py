@@ -1,4 +1,4 @@
-"""Refill arithmetic, spec/mcs-semantics.md section 2, on hand-built SC-like objects.
+"""Refill arithmetic, docs/mcs-semantics.md section 2, on hand-built SC-like objects.
 
 Times are integer ns; ``MS``/``US`` keep the worked examples of 2.8 readable.
 """

@@ -1,5 +1,5 @@
 """Microkit protection domains described in TOML: the libmicrokit event loop on the simulated
-kernel (seed-and-microkit.md B.9), checked through exact trace records."""
+kernel (docs/microkit.md), checked through exact trace records."""
 
 from __future__ import annotations
 

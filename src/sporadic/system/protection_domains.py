@@ -1,4 +1,4 @@
-"""Microkit protection domains on the simulated kernel (seed-and-microkit.md B.9).
+"""Microkit protection domains on the simulated kernel (docs/microkit.md).
 
 Each PD is what libmicrokit sets up: one thread, one SC (badge ``0x100 + index``), an endpoint
 with the PD's notification bound to its thread, and a reply object. Its program is libmicrokit's
