@@ -82,8 +82,8 @@ def busiest_window(
     ``starts`` (the first such window on a tie; ``(0, 0)`` without any).
 
     By default the windows begin at each interval start, which is where the maximum of a
-    sliding window over a step function is reached: a constant-bandwidth check (docs/mcs-semantics.md 2.7) is
-    ``busiest_window(ivs, period)[1] <= budget``."""
+    sliding window over a step function is reached: a constant-bandwidth check
+    (docs/mcs-semantics.md 2.7) is ``busiest_window(ivs, period)[1] <= budget``."""
     best: tuple[int, int] | None = None
     for s in (a for a, _ in ivs) if starts is None else starts:
         used = busy(ivs, s, length)

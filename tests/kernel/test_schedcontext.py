@@ -1,5 +1,5 @@
-"""SchedContext invocations of docs/mcs-semantics.md section 7.3-7.5: Bind and its errors, Unbind, Consumed,
-YieldTo, each with exact times."""
+"""SchedContext invocations of docs/mcs-semantics.md section 7.3-7.5: Bind and its errors,
+Unbind, Consumed, YieldTo, each with exact times."""
 
 from __future__ import annotations
 

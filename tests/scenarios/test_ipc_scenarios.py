@@ -35,7 +35,8 @@ def test_s11_timeout_in_passive_server(scenario: Scenario) -> None:
     {0, 100ms}).
     t=100ms: the budget timer: the head is used up -> single refill moved one period on,
     {101ms, 100ms}; the server has a timeout handler -> TIMEOUT_FAULT for the *server* with the
-    client SC's badge 1 and 100 ms consumed (docs/mcs-semantics.md 8.7); it blocks on the handler's reply, the
+    client SC's badge 1 and 100 ms consumed (docs/mcs-semantics.md 8.7); it blocks on the
+    handler's reply, the
     SC stays with it (timeout faults never donate). The handler marks MR Data (= 1) and replies
     [-1] through the server's reply object: the SC pops back to the client (8.5), whose head is
     not ready and which has no timeout handler -> postponed to 101 ms. root (preempted at 0)
@@ -139,7 +140,8 @@ def test_s14_call_chain_through_five_passive_proxies(variant: str, scenario: Sce
     [2k+1.5, 2k+2) ms and replies 46; p5..p1 pass the reply back with reply_recv at 2k+2 ms
     without computing, and the client marks p1's 41. Each call and reply is a direct switch:
     with increasing priorities the woken thread is higher; with equal ones ties go to the woken
-    thread; with decreasing ones only root (10) is ready, below everyone (docs/mcs-semantics.md 4.5). So the
+    thread; with decreasing ones only root (10) is ready, below everyone
+    (docs/mcs-semantics.md 4.5). So the
     timeline is the same for all three, and every SWITCH to a chain thread but the first one
     into each (its set-up) carries the client's SC. The client's 20 ms fit its 30 ms budget.
     """
@@ -243,7 +245,8 @@ def test_s16_callers_are_served_by_priority(scenario: Scenario) -> None:
     """SCHED0007: calls made in the order c2, c0, c4, c1, c3 are received c4, c3, c2, c1, c0.
 
     Each signalled client preempts root (10) and calls; the endpoint has no receiver, so it is
-    queued by priority, FIFO within one (docs/mcs-semantics.md 8.1). Root resumes the server (50): its recv
+    queued by priority, FIFO within one (docs/mcs-semantics.md 8.1). Root resumes the server
+    (50): its recv
     takes the head (c4) at 0. The server computes 1 ms per request; its ReplyRecv at k ms
     replies to one client and, in the same syscall, receives the next queued one; the replied
     client (priority 10x > 50) preempts it, marks 99 and exits.
@@ -270,7 +273,8 @@ def test_s17_send_to_a_passive_server(scenario: Scenario) -> None:
     See the timeline in the TOML. At 4 ms the bind puts the server (head of prio 10) on the CPU:
     its pending Wait result (5) is marked; its next Wait takes c1 (woken: priority 9 < 10, so it
     goes to the head of prio 9), the next c2 (head, ahead of c1), then it blocks: c2 runs
-    before c1 (docs/mcs-semantics.md 4.5: a lower-priority thread woken goes to the head of its queue).
+    before c1 (docs/mcs-semantics.md 4.5: a lower-priority thread woken goes to the head of its
+    queue).
     """
     run = scenario("s17_send_to_passive_server")
     ep = run.ep("ep")
