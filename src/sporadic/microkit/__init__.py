@@ -2,7 +2,8 @@
 ``.system`` into a simulated system."""
 
 from sporadic.errors import MicrokitError
-from sporadic.microkit.loader import MicrokitSystem, load_microkit, parse_microkit
+from sporadic.microkit.loader import load_microkit, parse_microkit
+from sporadic.microkit.model import MicrokitSystem
 from sporadic.microkit.rust_numbers import parse_number
 from sporadic.microkit.workload import default_workload_path, load_system_file
 

@@ -39,26 +39,13 @@ from sporadic.microkit.model import (
     MAX_PDS,
     MONITOR_PD_NAME,
     USER_TOP,
-    CapMap,
-    Channel,
-    ChannelEnd,
-    DomainSchedule,
     IoAddressSpace,
-    IoMap,
-    IoPort,
-    Irq,
-    Map,
     MemoryRegion,
-    MicrokitDomains,
     MicrokitSystem,
     ProtectionDomain,
-    SetVar,
-    Vcpu,
-    VirtualMachine,
 )
 from sporadic.microkit.positions import Node, read_xml
 from sporadic.microkit.protection_domains import ProtectionDomainReader
-from sporadic.microkit.rust_numbers import parse_number
 
 
 class _Loader(
@@ -221,26 +208,4 @@ def load_microkit(path: str | Path, *, cores: int | None = None) -> MicrokitSyst
     return parse_microkit(text, str(path), cores=cores)
 
 
-# The model's records were defined here before model.py; importers of this module keep them.
-__all__ = [
-    "CapMap",
-    "Channel",
-    "ChannelEnd",
-    "DomainSchedule",
-    "IoAddressSpace",
-    "IoMap",
-    "IoPort",
-    "Irq",
-    "Map",
-    "MemoryRegion",
-    "MicrokitDomains",
-    "MicrokitError",
-    "MicrokitSystem",
-    "ProtectionDomain",
-    "SetVar",
-    "Vcpu",
-    "VirtualMachine",
-    "load_microkit",
-    "parse_microkit",
-    "parse_number",
-]
+__all__ = ["load_microkit", "parse_microkit"]

@@ -45,7 +45,8 @@ from sporadic.description.protection_domains import ProtectionDomainReader
 from sporadic.description.scripts import ScriptReader
 from sporadic.description.settings import SettingsReader
 from sporadic.errors import DescriptionError
-from sporadic.microkit.loader import MicrokitSystem, load_microkit
+from sporadic.microkit.loader import load_microkit
+from sporadic.microkit.model import MicrokitSystem
 
 DEFAULT_DURATION = 1_000_000_000
 DEFAULT_TICK = 1_000  # ns per domain-schedule tick when the side file does not say
