@@ -1,13 +1,15 @@
 """System-call dispatch: one handler per syscall action type (``handleSyscall``).
 
 A handler finds the objects the call names (``InvalidCapability`` when one is of the wrong
-type), runs the invocation's ``decode_*`` check and then its ``invoke_*`` step; an seL4 error
-becomes the syscall's result and a ``syscall_error`` record instead of an exception.
+type), runs the invocation's ``decode_*`` check and then its ``invoke_*`` step. A ``KernelError``
+it raises is the syscall's seL4 error: the kernel entry makes it the result and a
+``syscall_error`` record.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from sporadic import records as ev
@@ -45,18 +47,15 @@ def _signal(k: Scheduler, cur: TCB, a: syscalls.Signal) -> None:
     send_signal(k, _check(a.ntfn, Notification, "notification"), a.badge, cur)
 
 
-def _wait(k: Scheduler, cur: TCB, a: syscalls.Wait) -> None:
-    if isinstance(a.ntfn, Endpoint):
-        receive_ipc(k, cur, a.ntfn, True, None, a)
+def _receive(blocking: bool, k: Scheduler, cur: TCB, a: syscalls.Wait | syscalls.Poll) -> None:
+    """Wait and Poll take a notification, or an endpoint (a receive without a reply object)."""
+    obj = a.ntfn
+    if isinstance(obj, Notification):
+        receive_signal(k, cur, obj, blocking, a)
+    elif isinstance(obj, Endpoint):
+        receive_ipc(k, cur, obj, blocking, None, a)
     else:
-        receive_signal(k, cur, _check(a.ntfn, Notification, "notification"), True, a)
-
-
-def _poll(k: Scheduler, cur: TCB, a: syscalls.Poll) -> None:
-    if isinstance(a.ntfn, Endpoint):
-        receive_ipc(k, cur, a.ntfn, False, None, a)
-    else:
-        receive_signal(k, cur, _check(a.ntfn, Notification, "notification"), False, a)
+        raise KernelError(SeL4Error.InvalidCapability, f"{obj!r} is not a notification")
 
 
 def _message(a: syscalls.Send | syscalls.NBSendRecv) -> Message:
@@ -157,41 +156,28 @@ def _exit(k: Scheduler, cur: TCB, a: syscalls.Exit) -> None:
     suspend(k, cur)
 
 
-def _guarded(fn: Callable[[Scheduler, TCB, Any], None]) -> Callable[[Scheduler, TCB, Any], None]:
-    """Turn a KernelError into the syscall's result (the seL4 error name) and a trace record."""
-
-    def handler(k: Scheduler, cur: TCB, action: Any) -> None:
-        try:
-            fn(k, cur, action)
-        except KernelError as e:
-            cur.result = e.error
-            k.sink((ev.SYSCALL_ERROR, k.now, cur.id, type(action).__name__, e.error))
-
-    return handler
-
-
 HANDLERS: dict[type, Callable[[Scheduler, TCB, Any], None]] = {
     syscalls.Yield: handle_yield,
-    syscalls.Signal: _guarded(_signal),
-    syscalls.Wait: _guarded(_wait),
-    syscalls.Poll: _guarded(_poll),
-    syscalls.Suspend: _guarded(_suspend),
-    syscalls.Resume: _guarded(_resume),
-    syscalls.SetPriority: _guarded(_set_priority),
-    syscalls.Configure: _guarded(_configure),
-    syscalls.Bind: _guarded(_bind),
-    syscalls.Unbind: _guarded(_unbind),
-    syscalls.Consumed: _guarded(_consumed),
-    syscalls.YieldTo: _guarded(_yield_to),
-    syscalls.Recv: _guarded(_recv),
-    syscalls.Send: _guarded(_send),
-    syscalls.NBSend: _guarded(_nbsend),
-    syscalls.Call: _guarded(_call),
-    syscalls.NBSendRecv: _guarded(_nbsend_recv),
-    syscalls.NBSendWait: _guarded(_nbsend_recv),
-    syscalls.BindNotification: _guarded(_bind_notification),
-    syscalls.UnbindNotification: _guarded(_unbind_notification),
-    syscalls.Reply: _guarded(_reply),
-    syscalls.ReplyRecv: _guarded(_reply_recv),
+    syscalls.Signal: _signal,
+    syscalls.Wait: partial(_receive, True),
+    syscalls.Poll: partial(_receive, False),
+    syscalls.Suspend: _suspend,
+    syscalls.Resume: _resume,
+    syscalls.SetPriority: _set_priority,
+    syscalls.Configure: _configure,
+    syscalls.Bind: _bind,
+    syscalls.Unbind: _unbind,
+    syscalls.Consumed: _consumed,
+    syscalls.YieldTo: _yield_to,
+    syscalls.Recv: _recv,
+    syscalls.Send: _send,
+    syscalls.NBSend: _nbsend,
+    syscalls.Call: _call,
+    syscalls.NBSendRecv: _nbsend_recv,
+    syscalls.NBSendWait: _nbsend_recv,
+    syscalls.BindNotification: _bind_notification,
+    syscalls.UnbindNotification: _unbind_notification,
+    syscalls.Reply: _reply,
+    syscalls.ReplyRecv: _reply_recv,
     syscalls.Exit: _exit,
 }

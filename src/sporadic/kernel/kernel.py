@@ -19,13 +19,17 @@ import heapq
 from collections.abc import Callable
 from typing import Any
 
-from sporadic import records as ev
-from sporadic.errors import SimulationError
+from sporadic.errors import KernelError, SimulationError
 from sporadic.kernel.dispatch import HANDLERS
 from sporadic.kernel.endpoint import handle_timeout
 from sporadic.kernel.objects import TCB, Endpoint, Notification, SchedContext
 from sporadic.kernel.schedcontext import complete_yield_to
 from sporadic.kernel.syscalls import Compute, Exit, Mark, Probe
+from sporadic.records import (
+    DOMAIN_SWITCH,
+    MARK,
+    SYSCALL_ERROR,
+)
 from sporadic.scheduler.core import CHOOSE_NEW, Scheduler
 from sporadic.scheduler.domains import DomainSchedule
 from sporadic.scheduler.queues import NUM_PRIORITIES
@@ -143,7 +147,11 @@ class Kernel(Scheduler):
         self.update_timestamp(t)
         self.yielded = False
         if self.check_budget():
-            handler(self, cur, action)
+            try:
+                handler(self, cur, action)
+            except KernelError as e:  # the invocation's seL4 error is the syscall's result
+                cur.result = e.error
+                self.sink((SYSCALL_ERROR, self.now, cur.id, type(action).__name__, e.error))
         else:
             cur.retry = action
             if RUNNABLE[cur.state]:
@@ -184,7 +192,7 @@ class Kernel(Scheduler):
             return
         self.booted = True
         if self.num_domains > 1:
-            self.sink((ev.DOMAIN_SWITCH, 0, self.cur_domain))
+            self.sink((DOMAIN_SWITCH, 0, self.cur_domain))
         self.action = CHOOSE_NEW
         self.reprogram = True
         self.schedule()
@@ -280,7 +288,7 @@ class Kernel(Scheduler):
         elif kind is Probe:
             action.fn(self.hw)
         elif kind is Mark:
-            self.sink((ev.MARK, self.hw, cur.id, action.label, action.value))
+            self.sink((MARK, self.hw, cur.id, action.label, action.value))
         else:
             handler = self._handlers.get(kind)
             if handler is None:

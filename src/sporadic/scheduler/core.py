@@ -19,18 +19,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sporadic import records as ev
+from sporadic.records import (
+    BLOCK,
+    BUDGET_EXHAUSTED,
+    DOMAIN_SWITCH,
+    POSTPONE,
+    PREEMPT,
+    REFILL_RELEASE,
+    SWITCH,
+    WAKE,
+)
 from sporadic.scheduler.domains import DomainSchedule
 from sporadic.scheduler.queues import ReadyQueues, ReleaseQueue
 from sporadic.scheduler.refills import (
-    commit_round_robin,
-    is_active,
-    is_constant_bandwidth,
+    charge_timeslice,
     is_round_robin,
-    recharge_round_robin,
-    refill_budget_check,
+    refill_commit,
     refill_ready,
     refill_sufficient,
+    refill_switch_check,
     refill_unblock_check,
 )
 from sporadic.scheduler.states import RUNNABLE
@@ -89,8 +96,8 @@ class Scheduler:
 
     def schedulable(self, t: Any) -> bool:
         """``isSchedulable``: runnable, with an active SC, not waiting for a refill."""
-        sc = t.sc
-        return RUNNABLE[t.state] and sc is not None and is_active(sc) and not t.in_release_queue
+        sc = t.sc  # sc.refill_max > 0 is is_active(sc), spelled out on the hottest path
+        return RUNNABLE[t.state] and sc is not None and sc.refill_max > 0 and not t.in_release_queue
 
     def runnable(self, t: Any) -> bool:
         """``isRunnable``: Running or Restart."""
@@ -108,9 +115,9 @@ class Scheduler:
         t.state = state
         if RUNNABLE[state]:
             if not RUNNABLE[old] and t is not self.idle:
-                self.sink((ev.WAKE, self.now, t.id))
+                self.sink((WAKE, self.now, t.id))
         elif RUNNABLE[old]:
-            self.sink((ev.BLOCK, self.now, t.id, state))
+            self.sink((BLOCK, self.now, t.id, state))
         if t is self.cur and self.action is RESUME_CURRENT and not self.schedulable(t):
             self.action = CHOOSE_NEW
 
@@ -134,7 +141,8 @@ class Scheduler:
             self.action = t
 
     def schedule(self) -> None:
-        if self.release.keys and self.release.keys[0][0] <= self.now:
+        release = self.release.keys
+        if release and release[0][0] <= self.now:
             self.awaken()
         if self.num_domains > 1 and self.domain_time == 0:
             self.reprogram = True
@@ -142,7 +150,13 @@ class Scheduler:
         action = self.action
         if action is not RESUME_CURRENT:
             cur = self.cur
-            was_runnable = self.schedulable(cur)
+            sc = cur.sc  # isSchedulable(cur), inline: this is the hottest call site
+            was_runnable = (
+                RUNNABLE[cur.state]
+                and sc is not None
+                and sc.refill_max > 0
+                and not cur.in_release_queue
+            )
             if was_runnable:
                 self.ready.enqueue(cur)
             if action is CHOOSE_NEW:
@@ -175,29 +189,28 @@ class Scheduler:
     def next_domain(self) -> None:
         self.cur_domain, self.domain_time = self.domains.advance()
         self.reprogram = True
-        self.sink((ev.DOMAIN_SWITCH, self.now, self.cur_domain))
+        self.sink((DOMAIN_SWITCH, self.now, self.cur_domain))
 
     def switch_to(self, t: Any) -> None:
         """``switchToThread`` / ``switchToIdleThread`` plus the SWITCH/PREEMPT records."""
         cur = self.cur
-        if t is not self.idle:
+        if t.queued:
             self.ready.dequeue(t)
         if t is cur:
             return
         now = self.now
         sink = self.sink
         if cur is not self.idle and not self.yielded and self.schedulable(cur):
-            sink((ev.PREEMPT, now, cur.id, t.id))
+            sink((PREEMPT, now, cur.id, t.id))
         sc = t.sc
-        sink((ev.SWITCH, now, cur.id, t.id, -1 if sc is None or t is self.idle else sc.id))
+        sink((SWITCH, now, cur.id, t.id, -1 if sc is None or t is self.idle else sc.id))
         self.cur = t
 
     def switch_sched_context(self) -> None:
         sc = self.cur.sc
         if sc is not self.cur_sc:
             self.reprogram = True
-            if is_constant_bandwidth(sc):
-                refill_unblock_check(sc, self.now)
+            refill_switch_check(sc, self.now)
         if self.reprogram:
             self.commit_time()
         self.cur_sc = sc
@@ -207,8 +220,9 @@ class Scheduler:
         t = now + self.cur.sc.refills[0][1]
         if self.num_domains > 1 and now + self.domain_time < t:
             t = now + self.domain_time
-        if self.release.keys and self.release.keys[0][0] < t:
-            t = self.release.keys[0][0]
+        release = self.release.keys
+        if release and release[0][0] < t:
+            t = release[0][0]
         deadline = t - self.precision
         if deadline <= now < t:
             # Programmed in the past, the IRQ would fire again at once until ``t``; with a
@@ -223,7 +237,7 @@ class Scheduler:
         self.ready.dequeue(t)
         self.release.enqueue(t)
         self.reprogram = True
-        self.sink((ev.POSTPONE, self.now, t.id, sc.id, sc.refills[0][0]))
+        self.sink((POSTPONE, self.now, t.id, sc.id, sc.refills[0][0]))
 
     def unblock_check(self, sc: Any) -> None:
         """``refill_unblock_check`` with its side effect on ``ksReprogram``."""
@@ -246,7 +260,7 @@ class Scheduler:
 
     def awaken(self) -> None:
         while (t := self.release.pop_ready(self.now)) is not None:
-            self.sink((ev.REFILL_RELEASE, self.now, t.id, t.sc.id))
+            self.sink((REFILL_RELEASE, self.now, t.id, t.sc.id))
             self.possible_switch_to(t)
             self.reprogram = True
 
@@ -262,21 +276,17 @@ class Scheduler:
             )
 
     def commit_time(self) -> None:
-        sc = self.cur_sc
         consumed = self.consumed
-        if is_active(sc) and sc is not self.idle_sc:
-            if consumed > 0:
-                if is_round_robin(sc):
-                    commit_round_robin(sc, consumed)
-                else:
-                    refill_budget_check(sc, consumed, self.min_budget)
-            sc.consumed += consumed
-        self.consumed = 0
+        if consumed > 0:  # with nothing consumed there is nothing to charge or count
+            sc = self.cur_sc
+            if sc is not self.idle_sc:
+                refill_commit(sc, consumed, self.min_budget)
+            self.consumed = 0
 
     def check_budget(self) -> bool:
         sc = self.cur_sc
         if sc is not self.idle_sc and not refill_sufficient(sc, self.consumed, self.min_budget):
-            self.sink((ev.BUDGET_EXHAUSTED, self.now, self.cur.id, sc.id))
+            self.sink((BUDGET_EXHAUSTED, self.now, self.cur.id, sc.id))
             self.charge_budget(self.consumed, True)
             return False
         return not (self.num_domains > 1 and self.domain_time == 0)
@@ -284,10 +294,7 @@ class Scheduler:
     def charge_budget(self, consumed: int, can_timeout_fault: bool) -> None:
         sc = self.cur_sc
         if sc is not self.idle_sc:
-            if is_round_robin(sc):
-                recharge_round_robin(sc)
-            else:
-                refill_budget_check(sc, consumed, self.min_budget)
+            charge_timeslice(sc, consumed, self.min_budget)
             sc.consumed += consumed
         self.consumed = 0
         cur = self.cur

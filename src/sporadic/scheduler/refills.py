@@ -16,18 +16,18 @@ from typing import Protocol
 
 __all__ = [
     "RefillOwner",
-    "commit_round_robin",
+    "charge_timeslice",
     "is_active",
-    "is_constant_bandwidth",
     "is_released",
     "is_round_robin",
     "is_sporadic",
-    "recharge_round_robin",
     "refill_budget_check",
+    "refill_commit",
     "refill_capacity",
     "refill_new",
     "refill_ready",
     "refill_sufficient",
+    "refill_switch_check",
     "refill_unblock_check",
     "refill_update",
     "schedule_used",
@@ -39,6 +39,7 @@ class RefillOwner(Protocol):
     refill_max: int
     period: int
     sporadic: bool
+    consumed: int
 
 
 def is_active(sc: RefillOwner) -> bool:
@@ -50,12 +51,6 @@ def is_sporadic(sc: RefillOwner | None) -> bool:
     """``sc_sporadic``: an SC configured with the sporadic flag, whose refills are delayed when
     its thread unblocks (``refill_unblock_check`` at wake-up). Such an SC is always active."""
     return sc is not None and sc.sporadic
-
-
-def is_constant_bandwidth(sc: RefillOwner) -> bool:
-    """``sc_constant_bandwidth``: the default; its refills are brought forward instead when it
-    becomes the current SC (``switchSchedContext``)."""
-    return not sc.sporadic
 
 
 def is_round_robin(sc: RefillOwner) -> bool:
@@ -75,9 +70,8 @@ def refill_capacity(sc: RefillOwner, usage: int) -> int:
 
 
 def refill_sufficient(sc: RefillOwner, usage: int, min_budget: int) -> bool:
-    """The head can pay ``usage`` and still hold MIN_BUDGET (``refill_capacity >= MIN_BUDGET``)."""
-    head = sc.refills[0][1]
-    return usage <= head and head - usage >= min_budget
+    """The head can pay ``usage`` and still hold MIN_BUDGET."""
+    return refill_capacity(sc, usage) >= min_budget
 
 
 def refill_ready(sc: RefillOwner, now: int) -> bool:
@@ -85,19 +79,31 @@ def refill_ready(sc: RefillOwner, now: int) -> bool:
     return sc.refills[0][0] <= now
 
 
-def commit_round_robin(sc: RefillOwner, consumed: int) -> None:
-    """``commitTime`` for a round-robin SC: what was used moves from the head to the tail."""
+def refill_commit(sc: RefillOwner, consumed: int, min_budget: int) -> None:
+    """``commitTime`` for the current SC, if it is active: what was used is charged (a
+    round-robin SC moves it from its head to its tail, section 2.6; any other goes through
+    ``refill_budget_check``) and counted in ``consumed``."""
+    if sc.refill_max == 0:
+        return
     refills = sc.refills
-    refills[0][1] -= consumed
-    refills[1][1] += consumed
+    if sc.period == 0:
+        refills[0][1] -= consumed
+        refills[1][1] += consumed
+    else:
+        refill_budget_check(sc, consumed, min_budget)
+    sc.consumed += consumed
 
 
-def recharge_round_robin(sc: RefillOwner) -> None:
-    """``chargeBudget`` for a round-robin SC: the timeslice ends and the tail's amount returns
-    to the head, so the next timeslice is full again at once."""
+def charge_timeslice(sc: RefillOwner, consumed: int, min_budget: int) -> None:
+    """``chargeBudget``'s charge at the end of a timeslice: a round-robin SC gets its tail back
+    into its head, full again at once (section 2.6); any other SC goes through
+    ``refill_budget_check``."""
     refills = sc.refills
-    refills[0][1] += refills[1][1]
-    refills[1][1] = 0
+    if sc.period == 0:
+        refills[0][1] += refills[1][1]
+        refills[1][1] = 0
+    else:
+        refill_budget_check(sc, consumed, min_budget)
 
 
 def refill_new(sc: RefillOwner, max_refills: int, budget: int, period: int, now: int) -> None:
@@ -189,3 +195,11 @@ def refill_unblock_check(sc: RefillOwner, now: int) -> bool:
         refills.pop(0)
         head = nxt
     return True
+
+
+def refill_switch_check(sc: RefillOwner, now: int) -> None:
+    """``switchSchedContext`` for the SC becoming current: a constant-bandwidth SC
+    (``sc_constant_bandwidth``: not sporadic, the default) gets ``refill_unblock_check``, so
+    its ready refills are brought forward; a sporadic SC had that check when its thread woke."""
+    if not sc.sporadic:
+        refill_unblock_check(sc, now)

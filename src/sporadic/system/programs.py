@@ -17,6 +17,7 @@ from sporadic.description import Action, Distribution
 from sporadic.kernel import syscalls
 
 BATCH = 1024
+FIXED, ACTION, GENERATOR = "fixed", "action", "generator"  # the kinds of a compiled step
 
 
 class Sampler:
@@ -88,17 +89,23 @@ class ScriptCompiler:
 
         def run() -> Iterator[Any]:
             for kind, step in steps:
-                if kind == "action":
+                if kind is FIXED:
+                    last[0] = yield step
+                elif kind is ACTION:
                     last[0] = yield step()
                 else:
                     yield from step()
 
         return run
 
-    def _step(self, a: Action) -> tuple[str, Callable[[], Any]]:
+    def _step(self, a: Action) -> tuple[str, Any]:
+        """One script step as (FIXED, the action), (ACTION, a function making it) or
+        (GENERATOR, a function returning a generator of actions)."""
         op, args, r = a.op, a.args, self.resolve
         if op == "compute":
-            return "action", self.compute_step(args["time"])
+            if args["time"].kind == "fixed":
+                return FIXED, syscalls.Compute(args["time"].values[0])
+            return ACTION, self.compute_step(args["time"])
         if op == "loop":
             body = self.compile(args["body"])
             times = args["times"]
@@ -111,12 +118,11 @@ class ScriptCompiler:
                     for _ in range(times):
                         yield from body()
 
-            return "gen", loop
+            return GENERATOR, loop
         if op == "mark_result":
             label, last = args["label"], self.last
-            return "action", lambda: syscalls.Mark(label, result_value(last[0]))
-        fixed = self._fixed_action(op, args, r)
-        return "action", lambda: fixed
+            return ACTION, lambda: syscalls.Mark(label, result_value(last[0]))
+        return FIXED, self._fixed_action(op, args, r)
 
     def _fixed_action(self, op: str, args: dict[str, Any], r: Callable[[str, str], Any]) -> Any:
         target = args.get("target")
