@@ -7,7 +7,11 @@ rAmount]`` pairs (head first) owned by any object with the attributes ``refills`
 Every rule about an SC's budget lives here, and the kernel calls these functions rather than
 spelling the rules out: the predicates of ``include/kernel/sporadic.h`` and ``thread.h``, the refill
 operations of ``src/kernel/sporadic.c`` (docs/mcs-semantics.md section 2, step by step), and the
-round-robin charging of ``commitTime``/``chargeBudget`` (section 2.6). The names are the kernel's.
+SC steps of ``commitTime``, ``chargeBudget`` and ``switchSchedContext`` with their round-robin
+branches (section 2.6). The names are the kernel's, or say which kernel function a step is from.
+Inside this module, and in ``Scheduler.schedulable`` (``isSchedulable``, the hottest test), the
+one-attribute predicates are written out rather than called: a Python call costs more than the
+test.
 """
 
 from __future__ import annotations
