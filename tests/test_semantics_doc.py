@@ -19,9 +19,8 @@ def _defined(path: Path) -> set[str]:
         if isinstance(node, ast.FunctionDef | ast.ClassDef):
             names.add(node.name)
         if isinstance(node, ast.ClassDef):
-            names.update(
-                f"{node.name}.{item.name}" for item in node.body if isinstance(item, ast.FunctionDef)
-            )
+            methods = [item for item in node.body if isinstance(item, ast.FunctionDef)]
+            names.update(f"{node.name}.{item.name}" for item in methods)
         if isinstance(node, ast.Assign):
             names.update(t.id for t in node.targets if isinstance(t, ast.Name))
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
