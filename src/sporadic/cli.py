@@ -12,7 +12,6 @@ from pathlib import Path
 import structlog
 from rich.console import Console
 
-from sporadic.analysis.check import analyse
 from sporadic.errors import SimulationError, SporadicError
 from sporadic.simulation import load, simulate
 from sporadic.traces.summary import summarise
@@ -88,6 +87,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from sporadic.analysis.check import analyse  # only `check` pays for its import
+
     system = load(args.file, args.workload)
     if args.json:
         print(json.dumps(system.to_dict(), indent=2))

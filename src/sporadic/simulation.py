@@ -18,7 +18,6 @@ import trio
 from sporadic.description import System
 from sporadic.description import load as load_description
 from sporadic.errors import DescriptionError
-from sporadic.microkit import load_system_file
 from sporadic.system.builder import BuiltSystem
 from sporadic.traces.writer import TraceWriter
 
@@ -29,6 +28,8 @@ def load(path: str | Path, workload: str | Path | None = None) -> System:
     """A system from a TOML description, or from a Microkit ``.system`` file and its side file
     (``workload``, by default ``X.workload.toml`` beside it)."""
     if Path(path).suffix == ".system":
+        from sporadic.microkit import load_system_file  # only Microkit runs pay for its import
+
         return load_system_file(path, workload)
     if workload is not None:
         raise DescriptionError(str(workload), None, "", "--workload is for Microkit .system files")
