@@ -164,9 +164,20 @@ def default_handlers() -> Handlers:
 
 @dataclass(frozen=True)
 class KernelSettings:
+    """The kernel's constants and costs in ns (``[kernel]``; docs/mcs-semantics.md section 12).
+
+    ``entry_cost``: each kernel entry's time after it reads the clock, charged to the SC current
+    at the next entry. ``irq_latency`` / ``idle_irq_latency``: from an interrupt to the kernel
+    reading the clock, while a thread runs / while the core idles; the interrupted thread makes
+    no progress then but is charged for it. ``profile``: the measured platform they came from.
+    """
+
     min_budget: int = 20_000
     entry_cost: int = 0
+    irq_latency: int = 0
+    idle_irq_latency: int = 0
     timer_precision: int = 0
+    profile: str | None = None
 
 
 @dataclass(frozen=True)

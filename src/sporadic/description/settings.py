@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 from sporadic.description.fields import FieldReader
 from sporadic.description.model import KernelSettings
+from sporadic.description.profiles import PROFILES
+
+KERNEL_FIELDS = {
+    "profile",
+    "min_budget",
+    "entry_cost",
+    "irq_latency",
+    "idle_irq_latency",
+    "timer_precision",
+}
 
 
 class SettingsReader:
@@ -37,14 +48,22 @@ class SettingsReader:
         return fuel
 
     def kernel_settings(self, data: dict) -> KernelSettings:
-        """``[kernel]``: MIN_BUDGET, the cost of a kernel entry and the timer's precision."""
+        """``[kernel]``: MIN_BUDGET, the costs of kernel entries and the timer's precision, with a
+        ``profile`` of a measured platform (``description/profiles.py``) as the defaults."""
         kd = self.fields.get(data, "kernel", dict, {}, ("kernel", 0, "[kernel]"))
         kloc = ("kernel", 0, "[kernel]")
-        self.fields.unknown(kd, {"min_budget", "entry_cost", "timer_precision"}, kloc)
+        self.fields.unknown(kd, KERNEL_FIELDS, kloc)
+        profile = self.fields.get(kd, "profile", str, None, kloc)
+        if profile is not None and profile not in PROFILES:
+            known = ", ".join(sorted(PROFILES))
+            self.fields.error(
+                kloc, "profile", "[kernel]", f"profile: {profile!r} is not one of {known}"
+            )
+        base = {f.name: f.default for f in fields(KernelSettings) if f.name != "profile"}
+        base.update(PROFILES.get(profile, {}))
         kernel = KernelSettings(
-            min_budget=self.fields.duration(kd, "min_budget", 20_000, kloc),
-            entry_cost=self.fields.duration(kd, "entry_cost", 0, kloc),
-            timer_precision=self.fields.duration(kd, "timer_precision", 0, kloc),
+            profile=profile,
+            **{key: self.fields.duration(kd, key, value, kloc) for key, value in base.items()},
         )
         if kernel.min_budget < 1:
             self.fields.error(kloc, "min_budget", "[kernel]", "min_budget: must be at least 1ns")

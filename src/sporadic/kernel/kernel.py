@@ -59,6 +59,8 @@ class Kernel(Scheduler):
         *,
         min_budget: int = DEFAULT_MIN_BUDGET,
         entry_cost: int = 0,
+        irq_latency: int = 0,
+        idle_irq_latency: int = 0,
         timer_precision: int = 0,
         max_period: int = DEFAULT_MAX_PERIOD,
         domain_schedule: DomainSchedule | None = None,
@@ -66,8 +68,8 @@ class Kernel(Scheduler):
     ) -> None:
         if min_budget < 1:
             raise ValueError("min_budget must be at least 1 ns: with 0 exhaustion is never seen")
-        if entry_cost < 0 or timer_precision < 0:
-            raise ValueError("entry_cost and timer_precision must be >= 0")
+        if entry_cost < 0 or timer_precision < 0 or irq_latency < 0:
+            raise ValueError("entry_cost, irq_latency and timer_precision must be >= 0")
         self.threads: list[TCB] = []
         self.scs: list[SchedContext] = []
         self.notifications: list[Notification] = []
@@ -91,6 +93,8 @@ class Kernel(Scheduler):
             handle_timeout=handle_timeout,
         )
         self.entry_cost = entry_cost
+        self.irq_latency = irq_latency
+        self.idle_irq_latency = idle_irq_latency
         self.hw = 0  # how far the current user context has run
         self.timers: list[tuple[int, int, int, Callable[[int], Any]]] = []
         self._timer_seq = 0
@@ -162,14 +166,18 @@ class Kernel(Scheduler):
             self._activate()
         self.hw = t + self.entry_cost
 
-    def _irq_entry(self, t: int, callback: Callable[[int], Any] | None) -> None:
+    def _irq_entry(
+        self, t: int, callback: Callable[[int], Any] | None, raised: int | None = None
+    ) -> None:
+        """An interrupt read by the kernel at ``t``; a device timer's ``callback`` gets the time
+        it was ``raised`` at (its nominal time)."""
         self.update_timestamp(t)
         self.yielded = False
         self.check_budget()
         if callback is None:
             self.reprogram = True
         else:
-            callback(t)
+            callback(t if raised is None else raised)
         self.schedule()
         cur = self.cur
         if cur.yield_to is not None or cur.state == RESTART:
@@ -254,12 +262,15 @@ class Kernel(Scheduler):
                         f"interrupt storm at t={t} ns: the kernel timer keeps firing without "
                         "time passing (check timer_precision and min_budget)"
                     )
+            # The interrupt is raised at t; the kernel reads the time irq_latency later, and the
+            # interrupted thread makes no progress in between but is charged for it.
             self.hw = t
+            read = t + (self.idle_irq_latency if cur is idle else self.irq_latency)
             if t >= self.deadline:
-                self._irq_entry(t, None)
+                self._irq_entry(read, None)
             else:
                 _, _, _, callback = heapq.heappop(timers)
-                self._irq_entry(t, callback)
+                self._irq_entry(read, callback, t)
 
     def _step_program(self, cur: TCB, compute_type: type) -> None:
         """Advance ``cur``'s program by one action at its current time (zero simulated time)."""

@@ -201,6 +201,8 @@ class BuiltSystem:
         self.kernel = k = Kernel(
             min_budget=ks.min_budget,
             entry_cost=ks.entry_cost,
+            irq_latency=ks.irq_latency,
+            idle_irq_latency=ks.idle_irq_latency,
             timer_precision=ks.timer_precision,
             domain_schedule=domains,
             sink=sink,
