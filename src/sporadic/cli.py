@@ -53,6 +53,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     chk.add_argument("--json", action="store_true", help="print the resolved system as JSON")
 
+    val = sub.add_parser(
+        "validate", help="run a description on the real seL4 kernel under qemu and compare"
+    )
+    val.add_argument("file", type=Path, help="a description of [[thread]]s (docs/validation.md)")
+    val.add_argument(
+        "--sel4-src",
+        help="seL4 sources: a tree or a .tgz (default: $SPORADIC_SEL4_SRC)",
+    )
+    val.add_argument("--json", action="store_true", help="print the comparison as JSON")
+
     rep = sub.add_parser("report", help="print the per-task summary of a trace")
     rep.add_argument("trace", type=Path)
     rep.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -153,6 +163,28 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    """0 when the real kernel and the simulator agree, 1 when they do not, 2 when it cannot run."""
+    from sporadic.validation import validate  # only `validate` pays for its import
+    from sporadic.validation.compare import context
+
+    result = validate(load(args.file), args.sel4_src)
+    c = result.comparison
+    if args.json:
+        print(json.dumps(c.to_dict(), indent=2))
+        return 0 if c.agree else 1
+    verdict = "agree" if c.agree else "DIVERGE"
+    print(f"{args.file}: real kernel and simulator {verdict} over {c.intervals} intervals")
+    if not c.agree:
+        print(f"first divergence: {c.divergence}")
+    print("\n".join(context(result.real, result.simulated, c.index)))
+    tolerance = c.to_dict()["tolerance_ns"]["switch"]
+    print(f"largest switch difference: {c.worst_switch_ns} ns (tolerance {tolerance} ns)")
+    for name, (real, sim) in c.cpu.items():
+        print(f"cpu {name}: real {real / 1e6:.3f} ms, simulated {sim / 1e6:.3f} ms")
+    return 0 if c.agree else 1
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     _print(summarise(args.trace), args.json, f"{args.trace}")
     return 0
@@ -169,6 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "check":
             return cmd_check(args)
+        if args.command == "validate":
+            return cmd_validate(args)
         return cmd_report(args)
     except SimulationError as e:
         print(f"sporadic: error: {e}", file=sys.stderr)

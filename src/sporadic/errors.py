@@ -19,6 +19,7 @@ __all__ = [
     "SimulationError",
     "SporadicError",
     "TraceFormatError",
+    "ValidationError",
     "WasmError",
 ]
 
@@ -57,6 +58,11 @@ class WasmError(SporadicError):
 
 class TraceFormatError(SporadicError):
     """The file is not a sporadic trace this reader can interpret."""
+
+
+class ValidationError(SporadicError):
+    """A validation cannot run: a description the real-kernel harness cannot express, or a
+    toolchain or kernel source that is missing (the message says what to install)."""
 
 
 class SimulationError(SporadicError):

@@ -1,0 +1,21 @@
+# sporadic validate: seL4 MCS (one core, one domain) for qemu-arm-virt, aarch64, with the
+# generic counter readable from user mode (the threads time themselves with it).
+cmake_minimum_required(VERSION 3.16.0)
+set(project_dir "${CMAKE_CURRENT_LIST_DIR}/../..")
+file(GLOB project_modules ${project_dir}/projects/*)
+list(APPEND CMAKE_MODULE_PATH ${project_dir}/kernel ${project_dir}/tools/seL4/cmake-tool/helpers/
+     ${project_dir}/tools/seL4/elfloader-tool/ ${project_modules})
+set(SEL4_CONFIG_DEFAULT_ADVANCED ON)
+include(application_settings)
+set(PLATFORM "qemu-arm-virt" CACHE STRING "")
+set(AARCH64 ON CACHE BOOL "")
+correct_platform_strings()
+find_package(seL4 REQUIRED)
+sel4_configure_platform_settings()
+ApplyCommonReleaseVerificationSettings(FALSE FALSE)
+set(KernelIsMCS ON CACHE BOOL "" FORCE)
+set(KernelMaxNumNodes 1 CACHE STRING "" FORCE)
+set(KernelNumDomains 1 CACHE STRING "" FORCE)
+set(KernelArmExportVCNTUser ON CACHE BOOL "" FORCE)
+set(KernelArmExportPCNTUser ON CACHE BOOL "" FORCE)
+set(KernelArmTLSReg tpidru CACHE STRING "" FORCE)
