@@ -20,7 +20,8 @@ ALLOWED = {
     "wasm": BOTTOM | {"kernel", "scheduler"},
     "system": BOTTOM | {"kernel", "scheduler", "description", "wasm"},
     "simulation": BOTTOM | {"description", "microkit", "system", "traces"},
-    "cli": BOTTOM | {"analysis", "description", "simulation", "traces"},
+    "validation": BOTTOM | {"description", "simulation", "records"},
+    "cli": BOTTOM | {"analysis", "description", "simulation", "traces", "validation"},
     "__main__": {"cli"},
 }
 ALLOWED["__init__"] = set(ALLOWED) - {"__main__", "cli"}  # the public API, on top

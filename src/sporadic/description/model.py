@@ -176,6 +176,7 @@ class KernelSettings:
     entry_cost: int = 0
     irq_latency: int = 0
     idle_irq_latency: int = 0
+    syscall_latency: int = 0
     timer_precision: int = 0
     profile: str | None = None
 

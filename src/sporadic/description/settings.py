@@ -15,6 +15,7 @@ KERNEL_FIELDS = {
     "entry_cost",
     "irq_latency",
     "idle_irq_latency",
+    "syscall_latency",
     "timer_precision",
 }
 

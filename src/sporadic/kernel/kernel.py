@@ -61,6 +61,7 @@ class Kernel(Scheduler):
         entry_cost: int = 0,
         irq_latency: int = 0,
         idle_irq_latency: int = 0,
+        syscall_latency: int = 0,
         timer_precision: int = 0,
         max_period: int = DEFAULT_MAX_PERIOD,
         domain_schedule: DomainSchedule | None = None,
@@ -68,8 +69,8 @@ class Kernel(Scheduler):
     ) -> None:
         if min_budget < 1:
             raise ValueError("min_budget must be at least 1 ns: with 0 exhaustion is never seen")
-        if entry_cost < 0 or timer_precision < 0 or irq_latency < 0:
-            raise ValueError("entry_cost, irq_latency and timer_precision must be >= 0")
+        if min(entry_cost, timer_precision, irq_latency, idle_irq_latency, syscall_latency) < 0:
+            raise ValueError("kernel costs and the timer precision must be >= 0")
         self.threads: list[TCB] = []
         self.scs: list[SchedContext] = []
         self.notifications: list[Notification] = []
@@ -95,6 +96,7 @@ class Kernel(Scheduler):
         self.entry_cost = entry_cost
         self.irq_latency = irq_latency
         self.idle_irq_latency = idle_irq_latency
+        self.syscall_latency = syscall_latency
         self.hw = 0  # how far the current user context has run
         self.timers: list[tuple[int, int, int, Callable[[int], Any]]] = []
         self._timer_seq = 0
@@ -147,7 +149,8 @@ class Kernel(Scheduler):
     # ----------------------------------------------------------------- kernel entries
 
     def _syscall_entry(self, cur: TCB, action: Any, handler: Callable[..., None]) -> None:
-        t = self.hw
+        # the kernel reads the clock syscall_latency after the trap; the caller is charged for it
+        t = self.hw + self.syscall_latency
         self.update_timestamp(t)
         self.yielded = False
         if self.check_budget():

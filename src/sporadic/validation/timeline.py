@@ -15,11 +15,11 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from sporadic.description import System
+from sporadic.description import Action, Distribution, SCParams, System, Thread
 from sporadic.description.profiles import PROFILES
 from sporadic.records import MARK, SWITCH
 from sporadic.simulation import Simulation
-from sporadic.validation.scenario import Scenario
+from sporadic.validation.scenario import MARGIN_US, ROOT_BUDGET_US, Scenario
 
 GAP_NS = 4992  # the root task's GAP_TICKS, 312 ticks of 16 ns
 SWITCH_TOLERANCE_NS = 10_000
@@ -29,8 +29,13 @@ PROFILE = "qemu-arm-virt"
 
 @dataclass
 class Timeline:
+    """Who ran when and the marks; ``setup`` is the real root task's steps before the start,
+    ns before it: ``cfg``/``res`` per thread (SC configured, thread resumed) and ``root`` (its
+    own SC configured to sleep), which a simulation replays (``simulate``)."""
+
     intervals: list[tuple[str, int, int]] = field(default_factory=list)
     marks: list[tuple[str, str, int]] = field(default_factory=list)
+    setup: dict[str, Any] = field(default_factory=dict)
 
     def cpu(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -40,13 +45,15 @@ class Timeline:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "setup": self.setup,
             "intervals": [list(iv) for iv in self.intervals],
             "marks": [list(m) for m in self.marks],
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Timeline:
-        return cls([tuple(iv) for iv in d["intervals"]], [tuple(m) for m in d["marks"]])
+        intervals = [(n, s, e) for n, s, e in d["intervals"]]
+        return cls(intervals, [(n, lbl, t) for n, lbl, t in d["marks"]], d.get("setup", {}))
 
 
 def _merged(intervals: list[tuple[str, int, int]], end: int) -> list[tuple[str, int, int]]:
@@ -68,18 +75,25 @@ def _merged(intervals: list[tuple[str, int, int]], end: int) -> list[tuple[str, 
 def parse_real(output: str, scn: Scenario) -> Timeline:
     """The root task's ``SCN`` lines as a timeline."""
     ivs, marks = [], []
+    n = len(scn.threads)
+    setup: dict[str, Any] = {"cfg": [0] * n, "res": [0] * n, "root": 0}
     for line in output.splitlines():
         parts = line.split()
         if len(parts) < 2 or parts[0] != "SCN":
             continue
-        if parts[1] == "IV":
+        if parts[1] in ("CFG", "RES"):
+            setup[parts[1].lower()][int(parts[2])] = int(parts[3])
+        elif parts[1] == "ROOT":
+            setup["root"] = int(parts[2])
+        elif parts[1] == "IV":
             ivs.append((scn.threads[int(parts[2])], int(parts[3]), int(parts[4])))
         elif parts[1] == "MK":
             marks.append((scn.threads[int(parts[2])], scn.labels[int(parts[3])], int(parts[4])))
         elif parts[1] == "LOST":
             raise ValueError(f"the root task's buffers overflowed: {line}")
     end = scn.duration_us * 1000
-    return Timeline(_merged(ivs, end), sorted(m for m in marks if m[2] < end))
+    kept = sorted((m for m in marks if m[2] < end), key=lambda m: m[2])
+    return Timeline(_merged(ivs, end), kept, setup)
 
 
 def with_profile(system: System) -> System:
@@ -90,9 +104,61 @@ def with_profile(system: System) -> System:
     return dataclasses.replace(system, kernel=kernel)
 
 
-def simulate(system: System) -> Timeline:
-    """The simulator's timeline of ``system`` under the real platform's profile."""
-    sim = Simulation(with_profile(system))
+ROOT = "(root task)"
+
+
+def _fixed(ns: int) -> Action:
+    return Action("compute", {"time": Distribution("fixed", (max(0, ns),))})
+
+
+def replay_setup(system: System, setup: dict[str, Any]) -> tuple[System, int]:
+    """``system`` booted as the real root task boots it: a thread of priority 255 on a 5 ms
+    round-robin SC (seL4's boot thread) configures every SC and resumes every thread (in
+    reverse) at the times the real one did, then configures its own SC and yields to sleep.
+    Returns the system and the simulated time at which the scenario starts (real time 0)."""
+    steps: list[tuple[int, Action]] = []
+    for i, t in enumerate(system.threads):
+        sc = t.sc
+        args = {
+            "target": t.name,
+            "budget": sc.budget,
+            "period": sc.period,
+            "extra_refills": sc.extra_refills,
+            "badge": 0,
+            "sporadic": sc.sporadic,
+        }
+        steps.append((setup["cfg"][i], Action("configure", args)))
+    for i in reversed(range(len(system.threads))):
+        steps.append((setup["res"][i], Action("resume", {"target": system.threads[i].name})))
+    sleep = {
+        "target": ROOT,
+        "budget": ROOT_BUDGET_US * 1000,
+        "period": system.duration + MARGIN_US * 1000,
+        "extra_refills": 0,
+        "badge": 0,
+        "sporadic": False,
+    }
+    steps.append((setup["root"], Action("configure", sleep)))
+    steps.append((0, Action("yield", {})))
+    first = steps[0][0]
+    script, now = [], 0
+    for before, action in steps:
+        script += [_fixed(first - before - now), action]
+        now = max(now, first - before)
+    root = Thread(ROOT, 255, 255, sc=SCParams(5_000_000, 5_000_000), script=tuple(script))
+    threads = tuple(dataclasses.replace(t, start=False) for t in system.threads)
+    booted = dataclasses.replace(system, threads=(root, *threads), duration=system.duration + first)
+    return booted, first
+
+
+def simulate(system: System, setup: dict[str, Any] | None = None) -> Timeline:
+    """The simulator's timeline of ``system`` under the real platform's profile, its boot
+    replaying the real root task's ``setup`` when given."""
+    offset = 0
+    run = with_profile(system)
+    if setup:
+        run, offset = replay_setup(run, setup)
+    sim = Simulation(run)
     sim.run()
     names = {t.id: t.name for t in sim.kernel.threads}
     idle = sim.kernel.idle.id
@@ -101,11 +167,13 @@ def simulate(system: System) -> Timeline:
     for r in sim.records:
         if r[0] == SWITCH:
             if running != idle:
-                ivs.append((names[running], since, r[1]))
+                ivs.append((names[running], since - offset, r[1] - offset))
             running, since = r[3], r[1]
         elif r[0] == MARK:
-            marks.append((names[r[2]], r[3], r[1]))
+            marks.append((names[r[2]], r[3], r[1] - offset))
     end = system.duration
     if running != idle:
-        ivs.append((names[running], since, end))
-    return Timeline(_merged(ivs, end), sorted(m for m in marks if m[2] < end))
+        ivs.append((names[running], since - offset, end))
+    ivs = [(n, max(0, a), b) for n, a, b in ivs if n != ROOT and b >= 0]
+    kept = sorted((m for m in marks if 0 <= m[2] < end), key=lambda m: m[2])
+    return Timeline(_merged(ivs, end), kept)

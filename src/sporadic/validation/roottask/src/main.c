@@ -13,6 +13,9 @@
  * and yielding (an MCS sleep needs no timer driver). Then it stops the threads and prints:
  *
  *   SCN FREQ <hz>
+ *   SCN CFG <thread> <ns_before>             the root task configured the thread's SC
+ *   SCN RES <thread> <ns_before>             the root task resumed the thread
+ *   SCN ROOT <ns_before>                     the root task configured its own SC to sleep
  *   SCN IV <thread> <start_ns> <end_ns>      an interval in which the thread ran
  *   SCN MK <thread> <label> <t_ns>           a mark
  *   SCN LOST <thread> <intervals> <marks>    records that did not fit the buffers
@@ -61,7 +64,7 @@ typedef struct {
     seL4_CPtr tcb, sc;
     int index;
     uint64_t start, last;
-    int niv, nmk, lost_iv, lost_mk;
+    int niv, nmk, lost_iv, lost_mk, done;
     iv_t iv[MAXIV];
     mk_t mk[MAXMK];
 } worker_t;
@@ -111,6 +114,7 @@ static uint64_t observe(worker_t *w)
 static void finish(worker_t *w)
 {
     close_interval(w);
+    w->done = 1;
     seL4_TCB_Suspend(w->tcb);
     for (;;) {
     }
@@ -161,7 +165,8 @@ static void worker_fn(worker_t *w)
             seL4_Signal(ntfn[op->arg]);
             break;
         case OP_WAIT:
-            seL4_Wait(ntfn[op->arg], NULL);
+            /* WithMRs and NULLs: the threads have no IPC buffer for seL4_Wait to write to */
+            seL4_WaitWithMRs(ntfn[op->arg], NULL, NULL, NULL, NULL, NULL);
             break;
         case OP_MARK:
             if (w->nmk < MAXMK) {
@@ -263,16 +268,22 @@ int main(int argc, char **argv)
         check(seL4_TCB_WriteRegisters(w->tcb, 0, 0, sizeof(ctx) / sizeof(seL4_Word), &ctx),
               "WriteRegisters", i);
     }
+    uint64_t tcfg[SCN_NTHREADS], tres[SCN_NTHREADS], troot;
     for (int i = 0; i < SCN_NTHREADS; i++) {
         const scn_thread_t *t = &scn_threads[i];
+        tcfg[i] = rdcnt();
         check(seL4_SchedControl_ConfigureFlags(bi->schedcontrol.start, W[i].sc, t->budget_us,
                                                t->period_us, t->extra_refills, 0,
                                                t->sporadic ? seL4_SchedContext_Sporadic : 0),
               "ConfigureFlags", i);
     }
-    for (int i = 0; i < SCN_NTHREADS; i++) {
+    /* Resume enqueues at the head of a priority's queue (possibleSwitchTo, tcbSchedEnqueue):
+       resuming in reverse leaves equal priorities in table order, as the simulator boots them */
+    for (int i = SCN_NTHREADS - 1; i >= 0; i--) {
+        tres[i] = rdcnt();
         check(seL4_TCB_Resume(W[i].tcb), "Resume", i);
     }
+    troot = rdcnt();
     /* sleep past the end: the next refill comes one period (the duration and a margin) later */
     check(seL4_SchedControl_ConfigureFlags(bi->schedcontrol.start, seL4_CapInitThreadSC,
                                            SCN_ROOT_BUDGET_US, SCN_DURATION_US + SCN_MARGIN_US,
@@ -282,6 +293,9 @@ int main(int argc, char **argv)
     seL4_Yield();
     for (int i = 0; i < SCN_NTHREADS; i++) {
         seL4_TCB_Suspend(W[i].tcb);
+        if (!W[i].done) {
+            close_interval(&W[i]); /* a thread still blocked (in a wait) ran last until then */
+        }
     }
     /* round robin from here on: printing must not run out of budget */
     check(seL4_SchedControl_ConfigureFlags(bi->schedcontrol.start, seL4_CapInitThreadSC,
@@ -289,6 +303,12 @@ int main(int argc, char **argv)
           -1);
     uint64_t ref = g_ref;
     printf("SCN FREQ %llu\n", (unsigned long long)freq);
+    /* the root task's own steps, ns before the start, so that a simulation can replay them */
+    for (int i = 0; i < SCN_NTHREADS; i++) {
+        printf("SCN CFG %d %llu\n", i, (unsigned long long)ns(ref - tcfg[i]));
+        printf("SCN RES %d %llu\n", i, (unsigned long long)ns(ref - tres[i]));
+    }
+    printf("SCN ROOT %llu\n", (unsigned long long)ns(ref - troot));
     for (int i = 0; i < SCN_NTHREADS; i++) {
         worker_t *w = &W[i];
         for (int k = 0; k < w->niv; k++) {
