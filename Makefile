@@ -4,14 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint format clean
+.PHONY: demo test bench validate lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,validate]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -26,6 +26,11 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/wasm.py
+
+# Runs every scenario of tests/validation on the real seL4 kernel under qemu, rewrites the golden
+# timelines and checks the simulator against them (docs/validation.md says what to install).
+validate: $(STAMP)
+	$(BIN)/python -m sporadic.validation.corpus tests/validation/scenarios
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check src tests bench

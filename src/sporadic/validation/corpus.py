@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -92,6 +93,13 @@ def write_random(folder: Path, count: int, seed: int) -> list[Path]:
     return paths
 
 
+def _compact(text: str) -> str:
+    """One interval or mark a line: JSON's innermost lists folded."""
+    return re.sub(
+        r"\[\s+([^\[\]{}]+?)\s+\]", lambda m: "[" + " ".join(m.group(1).split()) + "]", text
+    )
+
+
 def golden_path(scenario: Path) -> Path:
     return scenario.parent.parent / "golden" / f"{scenario.stem}.json"
 
@@ -109,7 +117,7 @@ def regenerate(folder: Path, sel4_src: str | None) -> int:
         real = real_timeline(system, sel4_src)
         golden = {"scenario": path.name, "kernel": "seL4 1326364bc, qemu-arm-virt, icount shift=0"}
         golden["timeline"] = real.to_dict()
-        golden_path(path).write_text(json.dumps(golden, indent=1) + "\n")
+        golden_path(path).write_text(_compact(json.dumps(golden, indent=1)) + "\n")
         c = compare(real, simulate(system, real.setup))
         status = "agree" if c.agree else f"DIVERGE: {c.divergence}"
         print(f"{path.stem}: {c.intervals} intervals, worst {c.worst_switch_ns} ns: {status}")

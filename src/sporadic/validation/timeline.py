@@ -57,7 +57,10 @@ class Timeline:
 
 
 def _merged(intervals: list[tuple[str, int, int]], end: int) -> list[tuple[str, int, int]]:
-    """Per thread, intervals closer than GAP_NS joined; clipped to ``end``; by start time."""
+    """Per thread, intervals closer than GAP_NS joined, by start time, up to a tolerance before
+    ``end``: a run that starts just before the end on one side may start just after it on the
+    other."""
+    end -= SWITCH_TOLERANCE_NS
     last: dict[str, list[int]] = {}
     out: list[list[Any]] = []
     for name, s, e in sorted(intervals, key=lambda iv: (iv[1], iv[2])):
@@ -69,7 +72,7 @@ def _merged(intervals: list[tuple[str, int, int]], end: int) -> list[tuple[str, 
         row = [name, s, e]
         last[name] = row
         out.append(row)
-    return [(n, s, e) for n, s, e in out if e > s or s < end]
+    return [(n, s, e) for n, s, e in out if s < end]
 
 
 def parse_real(output: str, scn: Scenario) -> Timeline:
@@ -92,7 +95,7 @@ def parse_real(output: str, scn: Scenario) -> Timeline:
         elif parts[1] == "LOST":
             raise ValueError(f"the root task's buffers overflowed: {line}")
     end = scn.duration_us * 1000
-    kept = sorted((m for m in marks if m[2] < end), key=lambda m: m[2])
+    kept = sorted((m for m in marks if m[2] < end - SWITCH_TOLERANCE_NS), key=lambda m: m[2])
     return Timeline(_merged(ivs, end), kept, setup)
 
 
@@ -175,5 +178,5 @@ def simulate(system: System, setup: dict[str, Any] | None = None) -> Timeline:
     if running != idle:
         ivs.append((names[running], since - offset, end))
     ivs = [(n, max(0, a), b) for n, a, b in ivs if n != ROOT and b >= 0]
-    kept = sorted((m for m in marks if 0 <= m[2] < end), key=lambda m: m[2])
+    kept = sorted((m for m in marks if 0 <= m[2] < end - SWITCH_TOLERANCE_NS), key=lambda m: m[2])
     return Timeline(_merged(ivs, end), kept)
