@@ -2,6 +2,7 @@
 comparison and the command's exit codes (docs/validation.md)."""
 
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -158,11 +159,7 @@ TOOLS = all(
 )
 def test_validate_on_the_real_kernel_agrees_on_the_two_spinners(tmp_path: Path) -> None:
     """Builds seL4 and the root task (about 40 s the first time) and boots it under qemu."""
-    env = {
-        "SPORADIC_SEL4_SRC": str(SOURCES),
-        "SPORADIC_CACHE": str(tmp_path),
-        "PATH": __import__("os").environ["PATH"],
-    }
+    env = {**os.environ, "SPORADIC_SEL4_SRC": str(SOURCES), "SPORADIC_CACHE": str(tmp_path)}
     done = subprocess.run(
         [sys.executable, "-m", "sporadic", "validate", str(V01)],
         capture_output=True,
