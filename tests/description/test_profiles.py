@@ -11,9 +11,10 @@ def test_qemu_arm_virt_profile_sets_the_measured_values() -> None:
     system = load_text('[kernel]\nprofile = "qemu-arm-virt"\n' + THREAD)
     assert system.kernel == KernelSettings(
         min_budget=20_000,
-        entry_cost=0,
+        entry_cost=600,
         irq_latency=64,
         idle_irq_latency=32,
+        syscall_latency=176,
         timer_precision=0,
         profile="qemu-arm-virt",
     )

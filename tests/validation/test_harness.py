@@ -87,7 +87,7 @@ def test_budgets_must_be_whole_microseconds() -> None:
     )
 
 
-def test_root_task_output_becomes_a_timeline_merged_across_short_gaps() -> None:
+def test_root_task_output_becomes_a_timeline_whose_view_merges_short_gaps() -> None:
     scn = scenario(load(V01))
     out = "\n".join(
         [
@@ -105,13 +105,14 @@ def test_root_task_output_becomes_a_timeline_merged_across_short_gaps() -> None:
         ]
     )
     t = parse_real(out, scn)
-    assert t.intervals == [("A", 960, 2000176), ("B", 2001104, 5000224)]
+    assert t.intervals == [("A", 960, 1000000), ("A", 1004000, 2000176), ("B", 2001104, 5000224)]
+    assert t.view().intervals == [("A", 960, 2000176), ("B", 2001104, 5000224)]
     assert t.setup == {"cfg": [7000, 6000], "res": [3000, 4000], "root": 1000}
 
 
 def test_comparison_names_the_first_divergence() -> None:
-    real = Timeline([("A", 0, 2_000_000), ("B", 2_000_000, 5_000_000)])
-    sim = Timeline([("A", 0, 2_000_000), ("B", 2_000_000, 5_020_000)])
+    real = Timeline([("A", 0, 2_000_000), ("B", 2_000_000, 5_000_000)], end=40_000_000)
+    sim = Timeline([("A", 0, 2_000_000), ("B", 2_000_000, 5_020_000)], end=40_000_000)
     c = compare(real, sim)
     assert c.agree is False
     assert c.divergence == (
@@ -125,7 +126,7 @@ def test_the_two_spinners_simulated_match_their_golden_timeline() -> None:
     sim = simulate(load(V01), real.setup)
     c = compare(real, sim)
     assert (c.agree, c.intervals) == (True, 12)
-    assert c.cpu == {"A": (7_995_808, 8_000_064), "B": (19_983_888, 19_989_808)}
+    assert c.cpu == {"A": (7_995_808, 7_997_408), "B": (19_983_888, 19_984_384)}
 
 
 def test_validate_without_sources_exits_2_saying_what_to_give(monkeypatch, capsys) -> None:

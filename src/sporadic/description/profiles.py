@@ -12,6 +12,10 @@ timer counts at 62.5 MHz (16 ns a tick). How each was measured is in docs/valida
 - ``irq_latency``: from the timer's deadline to the kernel's ``updateTimestamp`` when a thread
   was running: 4 ticks (64 ns) in every kernel-timer interrupt of the traced runs.
 - ``idle_irq_latency``: the same from the idle thread's ``wfi``: 2 ticks (32 ns).
+- ``syscall_latency``: from a thread's last instruction before ``svc`` to the kernel's clock
+  read: 176 ns (11 ticks; 208-224 ns from the thread's last counter read, less its loop).
+- ``entry_cost``: from the clock read to the return to user mode: the median of the kernel's
+  paths, 600 ns (a yield to itself 576-592 ns, interrupts 528-1136 ns, median 608 ns).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from typing import Any
 PROFILES: dict[str, dict[str, Any]] = {
     "qemu-arm-virt": {
         "min_budget": 20_000,
+        "entry_cost": 600,
+        "syscall_latency": 176,
         "timer_precision": 0,
         "irq_latency": 64,
         "idle_irq_latency": 32,

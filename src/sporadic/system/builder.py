@@ -203,6 +203,7 @@ class BuiltSystem:
             entry_cost=ks.entry_cost,
             irq_latency=ks.irq_latency,
             idle_irq_latency=ks.idle_irq_latency,
+            syscall_latency=ks.syscall_latency,
             timer_precision=ks.timer_precision,
             domain_schedule=domains,
             sink=sink,

@@ -22,20 +22,31 @@ from sporadic.simulation import Simulation
 from sporadic.validation.scenario import MARGIN_US, ROOT_BUDGET_US, Scenario
 
 GAP_NS = 4992  # the root task's GAP_TICKS, 312 ticks of 16 ns
+MERGE_NS = 2 * GAP_NS  # runs this close are one run on both sides: a few short preemptions
+# in a row add up to more than GAP_NS on one side and to less on the other
 SWITCH_TOLERANCE_NS = 10_000
 CPU_TOLERANCE_NS = 20_000
+CPU_PER_RUN_NS = 300  # a run's ends are read a kernel entry apart on the two sides
 PROFILE = "qemu-arm-virt"
 
 
 @dataclass
 class Timeline:
-    """Who ran when and the marks; ``setup`` is the real root task's steps before the start,
-    ns before it: ``cfg``/``res`` per thread (SC configured, thread resumed) and ``root`` (its
-    own SC configured to sleep), which a simulation replays (``simulate``)."""
+    """Who ran when and the marks, as recorded up to ``end``; ``setup`` is the real root task's
+    steps before the start, ns before it: ``cfg``/``res`` per thread (SC configured, thread
+    resumed) and ``root`` (its own SC configured to sleep), which a simulation replays
+    (``simulate``). ``view()`` is what two timelines are compared on."""
 
     intervals: list[tuple[str, int, int]] = field(default_factory=list)
     marks: list[tuple[str, str, int]] = field(default_factory=list)
     setup: dict[str, Any] = field(default_factory=dict)
+    end: int = 0
+
+    def view(self) -> Timeline:
+        """Runs merged across short gaps and marks, up to a tolerance before the end."""
+        horizon = self.end - SWITCH_TOLERANCE_NS
+        marks = sorted((m for m in self.marks if m[2] < horizon), key=lambda m: m[2])
+        return Timeline(_merged(self.intervals, self.end), marks, self.setup, self.end)
 
     def cpu(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -45,6 +56,7 @@ class Timeline:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "end": self.end,
             "setup": self.setup,
             "intervals": [list(iv) for iv in self.intervals],
             "marks": [list(m) for m in self.marks],
@@ -53,11 +65,12 @@ class Timeline:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Timeline:
         intervals = [(n, s, e) for n, s, e in d["intervals"]]
-        return cls(intervals, [(n, lbl, t) for n, lbl, t in d["marks"]], d.get("setup", {}))
+        marks = [(n, lbl, t) for n, lbl, t in d["marks"]]
+        return cls(intervals, marks, d["setup"], d["end"])
 
 
 def _merged(intervals: list[tuple[str, int, int]], end: int) -> list[tuple[str, int, int]]:
-    """Per thread, intervals closer than GAP_NS joined, by start time, up to a tolerance before
+    """Per thread, intervals closer than MERGE_NS joined, by start time, up to a tolerance before
     ``end``: a run that starts just before the end on one side may start just after it on the
     other."""
     end -= SWITCH_TOLERANCE_NS
@@ -66,7 +79,7 @@ def _merged(intervals: list[tuple[str, int, int]], end: int) -> list[tuple[str, 
     for name, s, e in sorted(intervals, key=lambda iv: (iv[1], iv[2])):
         s, e = min(s, end), min(e, end)
         prev = last.get(name)
-        if prev is not None and s - prev[2] <= GAP_NS:
+        if prev is not None and s - prev[2] <= MERGE_NS:
             prev[2] = max(prev[2], e)
             continue
         row = [name, s, e]
@@ -95,8 +108,7 @@ def parse_real(output: str, scn: Scenario) -> Timeline:
         elif parts[1] == "LOST":
             raise ValueError(f"the root task's buffers overflowed: {line}")
     end = scn.duration_us * 1000
-    kept = sorted((m for m in marks if m[2] < end - SWITCH_TOLERANCE_NS), key=lambda m: m[2])
-    return Timeline(_merged(ivs, end), kept, setup)
+    return Timeline(ivs, marks, setup, end)
 
 
 def with_profile(system: System) -> System:
@@ -143,10 +155,12 @@ def replay_setup(system: System, setup: dict[str, Any]) -> tuple[System, int]:
     }
     steps.append((setup["root"], Action("configure", sleep)))
     steps.append((0, Action("yield", {})))
+    # between two of the root task's clock reads lies its last syscall's kernel path too
+    path = system.kernel.syscall_latency + system.kernel.entry_cost
     first = steps[0][0]
     script, now = [], 0
-    for before, action in steps:
-        script += [_fixed(first - before - now), action]
+    for k, (before, action) in enumerate(steps):
+        script += [_fixed(first - before - now - (path if k else 0)), action]
         now = max(now, first - before)
     root = Thread(ROOT, 255, 255, sc=SCParams(5_000_000, 5_000_000), script=tuple(script))
     threads = tuple(dataclasses.replace(t, start=False) for t in system.threads)
@@ -165,18 +179,21 @@ def simulate(system: System, setup: dict[str, Any] | None = None) -> Timeline:
     sim.run()
     names = {t.id: t.name for t in sim.kernel.threads}
     idle = sim.kernel.idle.id
+    # a switch is recorded at the kernel's clock read; the thread it leaves stopped an interrupt
+    # latency before, the one it starts runs once the kernel has returned, entry_cost after
+    ks = run.kernel
     ivs, marks = [], []
     running, since = idle, 0
     for r in sim.records:
         if r[0] == SWITCH:
             if running != idle:
-                ivs.append((names[running], since - offset, r[1] - offset))
-            running, since = r[3], r[1]
+                ivs.append((names[running], since - offset, r[1] - ks.irq_latency - offset))
+            running, since = r[3], r[1] + ks.entry_cost
         elif r[0] == MARK:
             marks.append((names[r[2]], r[3], r[1] - offset))
     end = system.duration
     if running != idle:
         ivs.append((names[running], since - offset, end))
-    ivs = [(n, max(0, a), b) for n, a, b in ivs if n != ROOT and b >= 0]
-    kept = sorted((m for m in marks if 0 <= m[2] < end - SWITCH_TOLERANCE_NS), key=lambda m: m[2])
-    return Timeline(_merged(ivs, end), kept)
+    # a thread switched away from before the kernel returned to it never ran user code
+    ivs = [(n, max(0, a), b) for n, a, b in ivs if n != ROOT and b >= 0 and b > a]
+    return Timeline(ivs, [m for m in marks if m[2] >= 0], {}, end)
