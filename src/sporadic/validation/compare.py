@@ -119,10 +119,10 @@ def context(real: Timeline, sim: Timeline, index: int | None) -> list[str]:
     real, sim = real.view(), sim.view()
     i = index or 0
     lo, hi = max(0, i - CONTEXT), i + CONTEXT + 1
-    lines = [f"{'':>4}  {'real':<34}{'simulated':<34}"]
+    lines = [f"{'':>4}  {'real':<34}simulated"]
     for k in range(lo, min(hi, max(len(real.intervals), len(sim.intervals)))):
         r = real.intervals[k] if k < len(real.intervals) else None
         s = sim.intervals[k] if k < len(sim.intervals) else None
         mark = ">>" if k == index else "  "
-        lines.append(f"{mark}{k:>3}  {_show(r):<34}{_show(s):<34}")
+        lines.append(f"{mark}{k:>3}  {_show(r):<34}{_show(s)}")
     return lines
