@@ -65,7 +65,8 @@ def test_compute_becomes_counter_ticks_and_loops_nest() -> None:
         (
             '{ suspend = "t" }',
             'thread "t": suspend is not in what the validation root task runs '
-            "(spin, compute, yield, signal, wait, mark, loop)",
+            "(spin, compute, yield, signal, wait, mark, mark_result, loop, call, recv, "
+            "reply_recv, reply, unbind of a thread's SC)",
         ),
     ],
 )
@@ -126,7 +127,7 @@ def test_the_two_spinners_simulated_match_their_golden_timeline() -> None:
     sim = simulate(load(V01), real.setup)
     c = compare(real, sim)
     assert (c.agree, c.intervals) == (True, 12)
-    assert c.cpu == {"A": (7_995_808, 7_997_408), "B": (19_983_888, 19_984_384)}
+    assert c.cpu == {"A": (7_995_808, 7_997_408), "B": (19_983_872, 19_984_384)}
 
 
 def test_validate_without_sources_exits_2_saying_what_to_give(monkeypatch, capsys) -> None:

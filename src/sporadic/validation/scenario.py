@@ -3,7 +3,9 @@
 The root task runs ``[[thread]]`` entries only: each with its own SC (budget and period in whole
 microseconds, as ``seL4_SchedControl_ConfigureFlags`` takes them; extra refills; the sporadic
 flag) and a script of ``spin``, fixed ``compute``, ``yield``, ``signal``, ``wait`` on a
-notification, ``mark`` and ``loop``. Anything else is refused with the reason, so a validation
+notification, ``mark`` (``mark_result`` keeps only the time), ``loop``, and IPC on endpoints:
+``call``, ``recv``, ``reply_recv``, ``reply``, and ``unbind`` of a thread's SC (a passive server).
+Anything else is refused with the reason, so a validation
 never compares something the real kernel did not run.
 """
 
@@ -15,7 +17,10 @@ from sporadic.description import Action, System
 from sporadic.errors import ValidationError
 
 # opcodes of the root task's interpreter (main.c's enum, in order)
-OPS = ("end", "spin", "compute", "yield", "signal", "wait", "loop", "endloop", "mark")
+OPS = (
+    "end", "spin", "compute", "yield", "signal", "wait", "loop", "endloop", "mark",
+    "call", "recv", "reply_recv", "reply", "unbind",
+)  # fmt: skip
 OPCODE = {name: code for code, name in enumerate(OPS)}
 TICK_NS = 16  # the generic counter of qemu-arm-virt: 62.5 MHz
 ROOT_BUDGET_US = 100  # the root task's budget while it sleeps through the scenario
@@ -48,7 +53,9 @@ class _Compiler:
         self.system = system
         self.ops: list[tuple[str, int]] = []
         self.notifications: dict[str, int] = {}
+        self.endpoints: dict[str, int] = {}
         self.labels: dict[str, int] = {}
+        self.threads = {t.name: i for i, t in enumerate(system.threads)}
 
     def script(self, thread: str, actions: tuple[Action, ...]) -> None:
         for a in actions:
@@ -78,8 +85,16 @@ class _Compiler:
                 raise ValidationError(f'thread "{thread}": {op} "{name}" is not a notification')
             index = self.notifications.setdefault(name, len(self.notifications) + 1)
             self.ops.append((op, index))
-        elif op == "mark":
+        elif op in ("mark", "mark_result"):  # the real side keeps when, not the value
             self.ops.append(("mark", self.labels.setdefault(args["label"], len(self.labels))))
+        elif op in ("call", "recv", "reply_recv"):
+            name = args["target"]
+            index = self.endpoints.setdefault(name, len(self.endpoints) + 1)
+            self.ops.append((op, index))
+        elif op == "reply" and args.get("via") is None:
+            self.ops.append(("reply", 0))
+        elif op == "unbind" and args["target"] in self.threads:
+            self.ops.append(("unbind", self.threads[args["target"]]))
         elif op == "loop":
             self.ops.append(("loop", args["times"] or 0))
             self.script(thread, args["body"])
@@ -87,7 +102,8 @@ class _Compiler:
         else:
             raise ValidationError(
                 f'thread "{thread}": {op} is not in what the validation root task runs '
-                "(spin, compute, yield, signal, wait, mark, loop)"
+                "(spin, compute, yield, signal, wait, mark, mark_result, loop, call, recv, "
+                "reply_recv, reply, unbind of a thread's SC)"
             )
 
 
@@ -131,6 +147,7 @@ def scenario(system: System) -> Scenario:
             f"#define SCN_ROOT_BUDGET_US {ROOT_BUDGET_US}",
             f"#define SCN_NTHREADS {len(system.threads)}",
             f"#define SCN_NNTFN {len(compiler.notifications)}",
+            f"#define SCN_NEP {len(compiler.endpoints)}",
             "static const scn_thread_t scn_threads[] = {",
             *rows,
             "};",

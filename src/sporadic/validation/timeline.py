@@ -26,7 +26,7 @@ MERGE_NS = 2 * GAP_NS  # runs this close are one run on both sides: a few short 
 # in a row add up to more than GAP_NS on one side and to less on the other
 SWITCH_TOLERANCE_NS = 10_000
 CPU_TOLERANCE_NS = 20_000
-CPU_PER_RUN_NS = 300  # a run's ends are read a kernel entry apart on the two sides
+CPU_PER_RUN_NS = 1500  # a run starts after a kernel path of 0.5-1.1 us, modelled as one cost
 PROFILE = "qemu-arm-virt"
 
 
@@ -176,24 +176,32 @@ def simulate(system: System, setup: dict[str, Any] | None = None) -> Timeline:
     if setup:
         run, offset = replay_setup(run, setup)
     sim = Simulation(run)
+    kernel = sim.kernel
+    # each record with the kernel's ``hw`` at that moment: inside a kernel entry, that is when
+    # the thread that entered stopped running user code (its svc, or the interrupt)
+    records: list[tuple[tuple, int]] = []
+    sim.built.set_sink(lambda record: records.append((record, kernel.hw)))
     sim.run()
-    names = {t.id: t.name for t in sim.kernel.threads}
-    idle = sim.kernel.idle.id
-    # a switch is recorded at the kernel's clock read; the thread it leaves stopped an interrupt
-    # latency before, the one it starts runs once the kernel has returned, entry_cost after
-    ks = run.kernel
+    names = {t.id: t.name for t in kernel.threads}
+    idle = kernel.idle.id
     ivs, marks = [], []
     running, since = idle, 0
-    for r in sim.records:
+    syscall = run.kernel.syscall_latency
+    for r, stopped in records:
         if r[0] == SWITCH:
-            if running != idle:
-                ivs.append((names[running], since - offset, r[1] - ks.irq_latency - offset))
-            running, since = r[3], r[1] + ks.entry_cost
+            # a thread that never got back to user mode before an interrupt took it away did
+            # not run (stopped before it started, or at that instant by an interrupt); one that
+            # made a syscall did, if only for no time
+            interrupted = r[1] - stopped != syscall
+            ran = stopped > since or (stopped == since and not interrupted)
+            if running != idle and ran:
+                ivs.append((names[running], since - offset, stopped - offset))
+            # the thread switched to runs once the kernel has returned, entry_cost after
+            running, since = r[3], r[1] + run.kernel.entry_cost
         elif r[0] == MARK:
             marks.append((names[r[2]], r[3], r[1] - offset))
     end = system.duration
     if running != idle:
         ivs.append((names[running], since - offset, end))
-    # a thread switched away from before the kernel returned to it never ran user code
-    ivs = [(n, max(0, a), b) for n, a, b in ivs if n != ROOT and b >= 0 and b > a]
+    ivs = [(n, max(0, a), b) for n, a, b in ivs if n != ROOT and b >= 0]
     return Timeline(ivs, [m for m in marks if m[2] >= 0], {}, end)

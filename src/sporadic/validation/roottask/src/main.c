@@ -5,7 +5,8 @@
  * Raw libsel4, no allocator. Each scenario thread gets a TCB, a scheduling context configured
  * as the description says (budget, period, extra refills, sporadic flag) and a stack in the
  * root task's address space, and interprets its own small program: spin, compute, yield,
- * signal, wait, mark, loops. Every thread times itself with the ARM generic counter
+ * signal, wait, mark, loops, and IPC (call, recv, reply_recv, reply with its own reply object;
+ * unbind of another thread's SC, which makes a server passive). Every thread times itself with the ARM generic counter
  * (cntvct_el0, readable from user mode): a jump of more than GAP_TICKS between two reads means
  * it did not run in between, so it records the intervals in which it ran, and the time of each
  * mark. The root task configures every SC, resumes the threads in table order, and sleeps until
@@ -30,7 +31,10 @@
 #include <sel4/sel4.h>
 #include <sel4runtime.h>
 
-enum { OP_END, OP_SPIN, OP_COMPUTE, OP_YIELD, OP_SIGNAL, OP_WAIT, OP_LOOP, OP_ENDLOOP, OP_MARK };
+enum {
+    OP_END, OP_SPIN, OP_COMPUTE, OP_YIELD, OP_SIGNAL, OP_WAIT, OP_LOOP, OP_ENDLOOP, OP_MARK,
+    OP_CALL, OP_RECV, OP_REPLY_RECV, OP_REPLY, OP_UNBIND
+};
 
 typedef struct {
     uint8_t op;
@@ -63,7 +67,7 @@ typedef struct {
 } mk_t;
 
 typedef struct {
-    seL4_CPtr tcb, sc;
+    seL4_CPtr tcb, sc, reply;
     int index;
     uint64_t start, last;
     int niv, nmk, lost_iv, lost_mk, done;
@@ -73,6 +77,7 @@ typedef struct {
 
 static worker_t W[SCN_NTHREADS];
 static seL4_CPtr ntfn[SCN_NNTFN + 1];
+static seL4_CPtr ep[SCN_NEP + 1];
 static uint64_t stacks[SCN_NTHREADS][STACK_SIZE / 8] __attribute__((aligned(16)));
 static volatile uint64_t g_ref, g_end;
 
@@ -171,6 +176,31 @@ static void worker_fn(worker_t *w)
             /* WithMRs and NULLs: the threads have no IPC buffer for seL4_Wait to write to */
             seL4_WaitWithMRs(ntfn[op->arg], NULL, NULL, NULL, NULL, NULL);
             break;
+        /* IPC carries one word in a register: the threads have no IPC buffer */
+        case OP_CALL: {
+            seL4_Word m0 = 0;
+            seL4_CallWithMRs(ep[op->arg], seL4_MessageInfo_new(0, 0, 0, 1), &m0, NULL, NULL, NULL);
+            break;
+        }
+        case OP_RECV: {
+            seL4_Word m0 = 0;
+            seL4_RecvWithMRs(ep[op->arg], NULL, w->reply, &m0, NULL, NULL, NULL);
+            break;
+        }
+        case OP_REPLY_RECV: {
+            seL4_Word m0 = 0;
+            seL4_ReplyRecvWithMRs(ep[op->arg], seL4_MessageInfo_new(0, 0, 0, 1), NULL, &m0, NULL,
+                                  NULL, NULL, w->reply);
+            break;
+        }
+        case OP_REPLY: {
+            seL4_Word m0 = 0;
+            seL4_SendWithMRs(w->reply, seL4_MessageInfo_new(0, 0, 0, 1), &m0, NULL, NULL, NULL);
+            break;
+        }
+        case OP_UNBIND:
+            seL4_SchedContext_Unbind(W[op->arg].sc);
+            break;
         case OP_MARK:
             if (w->nmk < MAXMK) {
                 w->mk[w->nmk].t = now;
@@ -254,12 +284,16 @@ int main(int argc, char **argv)
     for (int n = 1; n <= SCN_NNTFN; n++) {
         ntfn[n] = make(seL4_NotificationObject, 0);
     }
+    for (int n = 1; n <= SCN_NEP; n++) {
+        ep[n] = make(seL4_EndpointObject, 0);
+    }
     for (int i = 0; i < SCN_NTHREADS; i++) {
         const scn_thread_t *t = &scn_threads[i];
         worker_t *w = &W[i];
         w->index = i;
         w->tcb = make(seL4_TCBObject, 0);
         w->sc = make(seL4_SchedContextObject, sc_bits(t->extra_refills));
+        w->reply = make(seL4_ReplyObject, 0);
         check(seL4_TCB_Configure(w->tcb, seL4_CapInitThreadCNode, 0, seL4_CapInitThreadVSpace, 0,
                                  0, seL4_CapNull), "TCB_Configure", i);
         check(seL4_TCB_SetSchedParams(w->tcb, seL4_CapInitThreadTCB, t->prio, t->prio, w->sc,
