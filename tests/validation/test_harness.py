@@ -208,3 +208,9 @@ def test_sources_must_exist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert str(e.value).startswith(
         "no seL4 sources: give --sel4-src DIR|TGZ or set SPORADIC_SEL4_SRC"
     )
+
+
+def test_overflowing_root_task_buffers_are_a_validation_error() -> None:
+    with pytest.raises(ValidationError) as e:
+        parse_real("SCN FREQ 62500000\nSCN LOST 1 3 0\nSCN DONE\n", scenario(load(V01)))
+    assert str(e.value) == "the root task's buffers overflowed: SCN LOST 1 3 0"

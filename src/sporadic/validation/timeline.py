@@ -17,6 +17,7 @@ from typing import Any
 
 from sporadic.description import Action, Distribution, SCParams, System, Thread
 from sporadic.description.profiles import PROFILES
+from sporadic.errors import ValidationError
 from sporadic.records import MARK, SWITCH
 from sporadic.simulation import Simulation
 from sporadic.validation.scenario import MARGIN_US, ROOT_BUDGET_US, Scenario
@@ -106,7 +107,7 @@ def parse_real(output: str, scn: Scenario) -> Timeline:
         elif parts[1] == "MK":
             marks.append((scn.threads[int(parts[2])], scn.labels[int(parts[3])], int(parts[4])))
         elif parts[1] == "LOST":
-            raise ValueError(f"the root task's buffers overflowed: {line}")
+            raise ValidationError(f"the root task's buffers overflowed: {line}")
     end = scn.duration_us * 1000
     return Timeline(ivs, marks, setup, end)
 
