@@ -22,13 +22,13 @@ SCENARIOS = sorted((HERE / "scenarios").glob("*.toml"))
 KNOWN = json.loads((HERE / "known_divergences.json").read_text())
 
 
-def test_the_corpus_has_51_scenarios_each_with_a_golden_timeline() -> None:
-    assert len(SCENARIOS) == 51
+def test_the_corpus_has_54_scenarios_each_with_a_golden_timeline() -> None:
+    assert len(SCENARIOS) == 54
     assert sorted(p.stem for p in (HERE / "golden").glob("*.json")) == [p.stem for p in SCENARIOS]
 
 
-def test_43_scenarios_agree_and_8_are_known_divergences() -> None:
-    assert (len(SCENARIOS) - len(KNOWN), len(KNOWN)) == (43, 8)
+def test_45_scenarios_agree_and_9_are_known_divergences() -> None:
+    assert (len(SCENARIOS) - len(KNOWN), len(KNOWN)) == (45, 9)
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])

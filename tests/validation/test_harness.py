@@ -30,8 +30,8 @@ def test_scenario_table_of_the_two_spinners() -> None:
     scn = scenario(load(V01))
     assert scn.threads == ("A", "B")
     assert scn.duration_us == 40_000
-    assert "    { 200, 2000, 10000, 0, 0, 0 }, /* A */" in scn.header.splitlines()
-    assert "    { 100, 3000, 5000, 0, 0, 2 }, /* B */" in scn.header.splitlines()
+    assert "    { 200, 2000, 10000, 0, 0, 0, 1 }, /* A */" in scn.header.splitlines()
+    assert "    { 100, 3000, 5000, 0, 0, 2, 1 }, /* B */" in scn.header.splitlines()
     assert "#define SCN_NNTFN 0" in scn.header.splitlines()
 
 
@@ -66,8 +66,8 @@ def test_compute_becomes_counter_ticks_and_loops_nest() -> None:
         (
             '{ suspend = "t" }',
             'thread "t": suspend is not in what the validation root task runs '
-            "(spin, compute, yield, signal, wait, mark, mark_result, loop, call, recv, "
-            "reply_recv, reply, unbind of a thread's SC)",
+            "(spin, compute, yield, signal, wait, mark, mark_result, loop, call, send, nbsend, "
+            "recv, reply_recv, reply, resume, unbind of a thread's SC)",
         ),
     ],
 )

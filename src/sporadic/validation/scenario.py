@@ -3,8 +3,9 @@
 The root task runs ``[[thread]]`` entries only: each with its own SC (budget and period in whole
 microseconds, as ``seL4_SchedControl_ConfigureFlags`` takes them; extra refills; the sporadic
 flag) and a script of ``spin``, fixed ``compute``, ``yield``, ``signal``, ``wait`` on a
-notification, ``mark`` (``mark_result`` keeps only the time), ``loop``, and IPC on endpoints:
-``call``, ``recv``, ``reply_recv``, ``reply``, and ``unbind`` of a thread's SC (a passive server).
+notification, ``mark`` (``mark_result`` keeps only the time), ``loop``, IPC on endpoints
+(``call``, ``send``, ``nbsend``, ``recv``, ``wait``, ``reply_recv``, ``reply``), ``resume`` of a
+thread that does not start, and ``unbind`` of a thread's SC (it makes a server passive).
 Anything else is refused with the reason, so a validation
 never compares something the real kernel did not run.
 """
@@ -20,6 +21,7 @@ from sporadic.errors import ValidationError
 OPS = (
     "end", "spin", "compute", "yield", "signal", "wait", "loop", "endloop", "mark",
     "call", "recv", "reply_recv", "reply", "unbind",
+    "send", "nbsend", "wait_ep", "resume",
 )  # fmt: skip
 OPCODE = {name: code for code, name in enumerate(OPS)}
 TICK_NS = 16  # the generic counter of qemu-arm-virt: 62.5 MHz
@@ -79,6 +81,11 @@ class _Compiler:
                     f"{TICK_NS} ns counter ticks"
                 )
             self.ops.append(("compute", ticks))
+        elif op in ("wait", "send", "nbsend") and args["target"] in self.system.endpoints:
+            index = self.endpoints.setdefault(args["target"], len(self.endpoints) + 1)
+            self.ops.append(("wait_ep" if op == "wait" else op, index))
+        elif op == "resume" and args["target"] in self.threads:
+            self.ops.append(("resume", self.threads[args["target"]]))
         elif op in ("signal", "wait"):
             name = args["target"]
             if name not in self.system.notifications:
@@ -102,8 +109,8 @@ class _Compiler:
         else:
             raise ValidationError(
                 f'thread "{thread}": {op} is not in what the validation root task runs '
-                "(spin, compute, yield, signal, wait, mark, mark_result, loop, call, recv, "
-                "reply_recv, reply, unbind of a thread's SC)"
+                "(spin, compute, yield, signal, wait, mark, mark_result, loop, call, send, nbsend, "
+                "recv, reply_recv, reply, resume, unbind of a thread's SC)"
             )
 
 
@@ -124,10 +131,8 @@ def scenario(system: System) -> Scenario:
     for t in system.threads:
         if t.sc is None:
             raise ValidationError(f'thread "{t.name}": needs an SC of its own on the real kernel')
-        if not t.start or t.timeout_handler is not None or t.mcp != t.priority:
-            raise ValidationError(
-                f'thread "{t.name}": start, mcp and timeout_handler are not supported'
-            )
+        if t.timeout_handler is not None or t.mcp != t.priority:
+            raise ValidationError(f'thread "{t.name}": mcp and timeout_handler are not supported')
         budget = _us(t.sc.budget, "budget", t.name)
         period = _us(t.sc.period, "period", t.name)
         start = len(compiler.ops)
@@ -135,7 +140,7 @@ def scenario(system: System) -> Scenario:
         compiler.ops.append(("end", 0))
         rows.append(
             f"    {{ {t.priority}, {budget}, {period}, {t.sc.extra_refills}, "
-            f"{int(t.sc.sporadic)}, {start} }}, /* {t.name} */"
+            f"{int(t.sc.sporadic)}, {start}, {int(t.start)} }}, /* {t.name} */"
         )
     duration = _us(system.duration, "duration", system.name)
     ops = ",\n".join(f"    {{ {OPCODE[op]}, {arg} }} /* {op} */" for op, arg in compiler.ops)

@@ -145,7 +145,8 @@ def replay_setup(system: System, setup: dict[str, Any]) -> tuple[System, int]:
         }
         steps.append((setup["cfg"][i], Action("configure", args)))
     for i in reversed(range(len(system.threads))):
-        steps.append((setup["res"][i], Action("resume", {"target": system.threads[i].name})))
+        if system.threads[i].start:
+            steps.append((setup["res"][i], Action("resume", {"target": system.threads[i].name})))
     sleep = {
         "target": ROOT,
         "budget": ROOT_BUDGET_US * 1000,

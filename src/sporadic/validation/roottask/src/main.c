@@ -5,8 +5,10 @@
  * Raw libsel4, no allocator. Each scenario thread gets a TCB, a scheduling context configured
  * as the description says (budget, period, extra refills, sporadic flag) and a stack in the
  * root task's address space, and interprets its own small program: spin, compute, yield,
- * signal, wait, mark, loops, and IPC (call, recv, reply_recv, reply with its own reply object;
- * unbind of another thread's SC, which makes a server passive). Every thread times itself with the ARM generic counter
+ * signal, wait, mark, loops, and IPC (call, send, nbsend, recv, wait on an endpoint, reply_recv,
+ * reply with its own reply object), resume of a thread left stopped, and unbind of a thread's SC,
+ * which makes a server passive. Invocations that pass a capability (SchedContext_Bind) need an
+ * IPC buffer, which the threads do not have. Every thread times itself with the ARM generic counter
  * (cntvct_el0, readable from user mode): a jump of more than GAP_TICKS between two reads means
  * it did not run in between, so it records the intervals in which it ran, and the time of each
  * mark. The root task configures every SC, resumes the threads in table order, and sleeps until
@@ -33,7 +35,8 @@
 
 enum {
     OP_END, OP_SPIN, OP_COMPUTE, OP_YIELD, OP_SIGNAL, OP_WAIT, OP_LOOP, OP_ENDLOOP, OP_MARK,
-    OP_CALL, OP_RECV, OP_REPLY_RECV, OP_REPLY, OP_UNBIND
+    OP_CALL, OP_RECV, OP_REPLY_RECV, OP_REPLY, OP_UNBIND,
+    OP_SEND, OP_NBSEND, OP_WAIT_EP, OP_RESUME
 };
 
 typedef struct {
@@ -46,6 +49,7 @@ typedef struct {
     uint64_t budget_us, period_us;
     int extra_refills, sporadic;
     int prog;
+    int start; /* resumed by the root task; otherwise by another thread's resume */
 } scn_thread_t;
 
 #include "scenario.h"
@@ -201,6 +205,23 @@ static void worker_fn(worker_t *w)
         case OP_UNBIND:
             seL4_SchedContext_Unbind(W[op->arg].sc);
             break;
+        case OP_SEND: {
+            seL4_Word m0 = 0;
+            seL4_SendWithMRs(ep[op->arg], seL4_MessageInfo_new(0, 0, 0, 1), &m0, NULL, NULL, NULL);
+            break;
+        }
+        case OP_NBSEND: {
+            seL4_Word m0 = 0;
+            seL4_NBSendWithMRs(ep[op->arg], seL4_MessageInfo_new(0, 0, 0, 1), &m0, NULL, NULL,
+                               NULL);
+            break;
+        }
+        case OP_WAIT_EP:
+            seL4_WaitWithMRs(ep[op->arg], NULL, NULL, NULL, NULL, NULL);
+            break;
+        case OP_RESUME:
+            seL4_TCB_Resume(W[op->arg].tcb);
+            break;
         case OP_MARK:
             if (w->nmk < MAXMK) {
                 w->mk[w->nmk].t = now;
@@ -318,7 +339,9 @@ int main(int argc, char **argv)
        resuming in reverse leaves equal priorities in table order, as the simulator boots them */
     for (int i = SCN_NTHREADS - 1; i >= 0; i--) {
         tres[i] = rdcnt();
-        check(seL4_TCB_Resume(W[i].tcb), "Resume", i);
+        if (scn_threads[i].start) {
+            check(seL4_TCB_Resume(W[i].tcb), "Resume", i);
+        }
     }
     troot = rdcnt();
     /* sleep past the end: the next refill comes one period (the duration and a margin) later */
