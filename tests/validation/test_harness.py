@@ -186,7 +186,7 @@ def test_validate_on_the_real_kernel_agrees_on_the_two_spinners(tmp_path: Path) 
     assert report["agree"] is False
     assert report["divergence"].startswith("run 4 of job1: real job1 32002.9")
     assert report["first_differing_interval"] == 13
-    assert report["tolerance_ns"] == {"switch": 10_000, "cpu": 20_000}
+    assert report["tolerance_ns"] == {"switch": 10_000, "cpu": 20_000, "cpu_per_run": 1_500}
     assert (
         done.stdout.splitlines()[0] == f"{V01}: real kernel and simulator agree over 12 intervals"
     )

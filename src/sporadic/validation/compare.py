@@ -17,6 +17,9 @@ CONTEXT = 3  # intervals shown on each side of a divergence
 
 @dataclass
 class Comparison:
+    """The verdict, the first divergence (and the index of the real interval it is at), CPU per
+    thread on both sides, and the largest difference between matched switches."""
+
     agree: bool
     divergence: str | None = None
     index: int | None = None  # the first interval that differs
@@ -32,7 +35,11 @@ class Comparison:
             "intervals": self.intervals,
             "worst_switch_difference_ns": self.worst_switch_ns,
             "cpu_ns": {n: {"real": r, "simulated": s} for n, (r, s) in self.cpu.items()},
-            "tolerance_ns": {"switch": SWITCH_TOLERANCE_NS, "cpu": CPU_TOLERANCE_NS},
+            "tolerance_ns": {
+                "switch": SWITCH_TOLERANCE_NS,
+                "cpu": CPU_TOLERANCE_NS,
+                "cpu_per_run": CPU_PER_RUN_NS,
+            },
         }
 
 
