@@ -25,11 +25,7 @@ from sporadic.kernel.endpoint import handle_timeout
 from sporadic.kernel.objects import TCB, Endpoint, Notification, SchedContext
 from sporadic.kernel.schedcontext import complete_yield_to
 from sporadic.kernel.syscalls import Compute, Exit, Mark, Probe
-from sporadic.records import (
-    DOMAIN_SWITCH,
-    MARK,
-    SYSCALL_ERROR,
-)
+from sporadic.records import DOMAIN_SWITCH, MARK, SYSCALL_ERROR
 from sporadic.scheduler.core import CHOOSE_NEW, Scheduler
 from sporadic.scheduler.domains import DomainSchedule
 from sporadic.scheduler.queues import NUM_PRIORITIES

@@ -1,12 +1,10 @@
 """Timelines of who ran when, from the real kernel's output and from a simulation, compared.
 
-Both become the same thing: intervals ``(thread, start, end)`` in ns from the scenario's start,
-merged per thread across gaps the real threads cannot see (``GAP_NS``: a thread's own timing
-loop only notices that it did not run when the counter jumps by more than that), and marks
-``(thread, label, t)``. Two timelines agree when the same threads run in the same order, every
-switch is within ``SWITCH_TOLERANCE_NS`` of its counterpart, every thread's CPU time within
-``CPU_TOLERANCE_NS``, and every mark within ``SWITCH_TOLERANCE_NS``; docs/validation.md says
-why those numbers.
+Both become the same thing: intervals ``(thread, start, end)`` in ns from the scenario's start
+and marks ``(thread, label, t)``. ``Timeline.view`` merges a thread's runs across gaps shorter
+than ``MERGE_NS`` (a thread's own timing loop only notices that it did not run when the counter
+jumps by more than ``GAP_NS``); ``compare`` holds two views against the tolerances defined
+here, and docs/validation.md says why those numbers.
 """
 
 from __future__ import annotations
@@ -47,7 +45,7 @@ class Timeline:
         """Runs merged across short gaps and marks, up to a tolerance before the end."""
         horizon = self.end - SWITCH_TOLERANCE_NS
         marks = sorted((m for m in self.marks if m[2] < horizon), key=lambda m: m[2])
-        return Timeline(_merged(self.intervals, self.end), marks, self.setup, self.end)
+        return Timeline(_merged(self.intervals, horizon), marks, self.setup, self.end)
 
     def cpu(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -71,10 +69,9 @@ class Timeline:
 
 
 def _merged(intervals: list[tuple[str, int, int]], end: int) -> list[tuple[str, int, int]]:
-    """Per thread, intervals closer than MERGE_NS joined, by start time, up to a tolerance before
-    ``end``: a run that starts just before the end on one side may start just after it on the
-    other."""
-    end -= SWITCH_TOLERANCE_NS
+    """Per thread, intervals closer than MERGE_NS joined, by start time, cut at ``end`` (a
+    tolerance before the real end: a run that starts just before it on one side may start just
+    after it on the other)."""
     last: dict[str, list[int]] = {}
     out: list[list[Any]] = []
     for name, s, e in sorted(intervals, key=lambda iv: (iv[1], iv[2])):
