@@ -399,7 +399,7 @@ def test_reply_recv_picks_up_a_queued_call_with_that_callers_sc() -> None:
         for a in before:  # noqa: UP028 - see prog()
             yield a
         m = yield Call(ep, words=(word,))
-        got.append((k.now, name, m.words))
+        got.append((k.hw, name, m.words))
 
     sim.thread("C2", 30, client("C2", 2, Wait(gate)), 5 * MS, 10 * MS)
     c1 = sim.thread("C1", 10, client("C1", 1), 5 * MS, 10 * MS, start=False)
@@ -487,7 +487,7 @@ def test_passive_server_with_a_notification_sc_serves_signals_and_calls() -> Non
     def server() -> Iterator[Any]:
         for _ in range(2):
             m = yield Recv(ep)
-            log.append((k.now, "S", m.badge, m.words, k.cur.sc.name))
+            log.append((k.hw, "S", m.badge, m.words, k.cur.sc.name))
             yield Compute(500 * US)
         yield ReplyRecv(ep, words=(9,))
 
@@ -496,7 +496,7 @@ def test_passive_server_with_a_notification_sc_serves_signals_and_calls() -> Non
     def client() -> Iterator[Any]:
         yield Compute(3 * MS)
         m = yield Call(ep, words=(4,))
-        log.append((k.now, "C", m.badge, m.words, k.cur.sc.name))
+        log.append((k.hw, "C", m.badge, m.words, k.cur.sc.name))
 
     c = sim.thread("C", 10, client(), 5 * MS, 10 * MS, start=False)
     sim.root(BindNotification(s, n), Bind(nsc, n), Resume(c))
@@ -533,7 +533,7 @@ def _expiry_setup(server_handler: bool) -> tuple[Sim, dict[str, Any]]:
 
     def handler(name: str, tfep: Endpoint) -> Iterator[Any]:
         m = yield Recv(tfep)
-        log[name].append((k.now, m.badge, m.label, m.words))
+        log[name].append((k.hw, m.badge, m.label, m.words))
         yield Wait(idle)  # not Recv again: that would cancel the faulted thread (8.3)
 
     sim.thread("CH", 60, handler("CH", cep), 1 * MS)
@@ -542,7 +542,7 @@ def _expiry_setup(server_handler: bool) -> tuple[Sim, dict[str, Any]]:
 
     def client() -> Iterator[Any]:
         m = yield Call(ep, words=(0,))
-        log["C"].append((k.now, m.words))
+        log["C"].append((k.hw, m.words))
 
     c = sim.thread("C", 10, client(), 2 * MS, 10 * MS, badge=5, start=False)
     c.timeout_handler, c.timeout_badge = cep, 4
@@ -609,7 +609,7 @@ def test_reply_for_a_postponed_server_moves_the_postponement_to_the_client() -> 
 
     def client() -> Iterator[Any]:
         m = yield Call(ep)
-        got.append((k.now, m.words))
+        got.append((k.hw, m.words))
 
     c = sim.thread("C", 10, client(), 2 * MS, 10 * MS, start=False)
     c_sc = c.sc
@@ -651,7 +651,7 @@ def test_timeout_fault_message_has_no_consumed_word_once_the_sc_is_gone() -> Non
         yield Wait(gate)
         yield Reply(words=(-1,), via=s)
         m = yield Recv(tfep)
-        log.append((k.now, m.badge, m.label, m.words))
+        log.append((k.hw, m.badge, m.label, m.words))
 
     h.program = handler()
     c = sim.thread("C", 10, prog(Call(ep)), 2 * MS, 10 * MS, badge=5, start=False)
@@ -686,12 +686,12 @@ def test_client_gets_a_timeout_fault_at_reply_time_when_its_sc_is_exhausted() ->
 
     def sh_prog() -> Iterator[Any]:
         m = yield Recv(k.endpoints[2])
-        log["SH"].append((k.now, m.badge, m.label, m.words))
+        log["SH"].append((k.hw, m.badge, m.label, m.words))
         yield Reply(words=(-1,), via=s)
 
     def ch_prog() -> Iterator[Any]:
         m = yield Recv(k.endpoints[1])
-        log["CH"].append((k.now, m.badge, m.label, m.words))
+        log["CH"].append((k.hw, m.badge, m.label, m.words))
         yield Reply(0)
 
     sh.program, ch.program = sh_prog(), ch_prog()
@@ -732,7 +732,7 @@ def test_nested_servers_the_proxy_faults_when_the_exhausted_sc_comes_back() -> N
 
     def handler(name: str, via: str) -> Iterator[Any]:
         m = yield Recv(tfep)
-        log.append((k.now, name, m.badge, m.words))
+        log.append((k.hw, name, m.badge, m.words))
         yield Reply(words=(-1,), via=k.thread_by_name(via))
         yield Wait(never)
 
@@ -745,7 +745,7 @@ def test_nested_servers_the_proxy_faults_when_the_exhausted_sc_comes_back() -> N
 
     def client() -> Iterator[Any]:
         m = yield Call(e1)
-        log.append((k.now, "C", m.words))
+        log.append((k.hw, "C", m.words))
 
     c = sim.thread("C", 10, client(), 10 * MS, 20 * MS, badge=1, start=False)
     c_sc = c.sc
@@ -865,7 +865,7 @@ def test_s11_timeout_in_passive_server_repeats_every_period() -> None:
     def handler() -> Iterator[Any]:
         while True:
             m = yield Recv(tfep)
-            faults.append((k.now, m.badge, m.label, m.words))
+            faults.append((k.hw, m.badge, m.label, m.words))
             yield Reply(words=(-1,), via=s)
             yield Probe(restore)
             yield Bind(s_sc, s)
@@ -878,7 +878,7 @@ def test_s11_timeout_in_passive_server_repeats_every_period() -> None:
     def client() -> Iterator[Any]:
         while True:
             m = yield Call(ep, words=(5,))
-            replies.append((k.now, m.words))
+            replies.append((k.hw, m.words))
 
     c = sim.thread("C", 100, client(), 100 * MS, 101 * MS, badge=1, start=False)
     c_sc = c.sc

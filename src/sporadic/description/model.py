@@ -169,7 +169,9 @@ class KernelSettings:
     ``entry_cost``: each kernel entry's time after it reads the clock, charged to the SC current
     at the next entry. ``irq_latency`` / ``idle_irq_latency``: from an interrupt to the kernel
     reading the clock, while a thread runs / while the core idles; the interrupted thread makes
-    no progress then but is charged for it. ``profile``: the measured platform they came from.
+    no progress then but is charged for it. ``fastpath``: Call and ReplyRecv take seL4's IPC
+    fastpath when they can (as ``KernelFastpath``, on by default), ``fastpath_cost`` ns from the
+    trap to the other thread. ``profile``: the measured platform they came from.
     """
 
     min_budget: int = 20_000
@@ -177,7 +179,9 @@ class KernelSettings:
     irq_latency: int = 0
     idle_irq_latency: int = 0
     syscall_latency: int = 0
+    fastpath_cost: int = 0
     timer_precision: int = 0
+    fastpath: bool = True
     profile: str | None = None
 
 

@@ -16,6 +16,8 @@ KERNEL_FIELDS = {
     "irq_latency",
     "idle_irq_latency",
     "syscall_latency",
+    "fastpath",
+    "fastpath_cost",
     "timer_precision",
 }
 
@@ -60,10 +62,13 @@ class SettingsReader:
             self.fields.error(
                 kloc, "profile", "[kernel]", f"profile: {profile!r} is not one of {known}"
             )
-        base = {f.name: f.default for f in fields(KernelSettings) if f.name != "profile"}
+        base = {f.name: f.default for f in fields(KernelSettings)}
         base.update(PROFILES.get(profile, {}))
+        del base["profile"]
+        fastpath = self.fields.get(kd, "fastpath", bool, base.pop("fastpath"), kloc)
         kernel = KernelSettings(
             profile=profile,
+            fastpath=fastpath,
             **{key: self.fields.duration(kd, key, value, kloc) for key, value in base.items()},
         )
         if kernel.min_budget < 1:

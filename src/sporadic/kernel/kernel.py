@@ -22,6 +22,7 @@ from typing import Any
 from sporadic.errors import KernelError, SimulationError
 from sporadic.kernel.dispatch import HANDLERS
 from sporadic.kernel.endpoint import handle_timeout
+from sporadic.kernel.fastpath import TARGETS, fastpath_entry
 from sporadic.kernel.objects import TCB, Endpoint, Notification, SchedContext
 from sporadic.kernel.schedcontext import complete_yield_to
 from sporadic.kernel.syscalls import Compute, Exit, Mark, Probe
@@ -58,6 +59,8 @@ class Kernel(Scheduler):
         irq_latency: int = 0,
         idle_irq_latency: int = 0,
         syscall_latency: int = 0,
+        fastpath: bool = True,
+        fastpath_cost: int = 0,
         timer_precision: int = 0,
         max_period: int = DEFAULT_MAX_PERIOD,
         domain_schedule: DomainSchedule | None = None,
@@ -65,7 +68,8 @@ class Kernel(Scheduler):
     ) -> None:
         if min_budget < 1:
             raise ValueError("min_budget must be at least 1 ns: with 0 exhaustion is never seen")
-        if min(entry_cost, timer_precision, irq_latency, idle_irq_latency, syscall_latency) < 0:
+        costs = (entry_cost, irq_latency, idle_irq_latency, syscall_latency, fastpath_cost)
+        if min(*costs, timer_precision) < 0:
             raise ValueError("kernel costs and the timer precision must be >= 0")
         self.threads: list[TCB] = []
         self.scs: list[SchedContext] = []
@@ -93,12 +97,15 @@ class Kernel(Scheduler):
         self.irq_latency = irq_latency
         self.idle_irq_latency = idle_irq_latency
         self.syscall_latency = syscall_latency
+        self.fastpath_cost = fastpath_cost
+        self.fast = False  # inside a fastpath entry (its records carry the trap's time)
         self.hw = 0  # how far the current user context has run
         self.timers: list[tuple[int, int, int, Callable[[int], Any]]] = []
         self._timer_seq = 0
         self.booted = False
         self._stuck = 0
         self._handlers = HANDLERS
+        self._fastpaths = TARGETS if fastpath else {}
 
     # ----------------------------------------------------------------- object creation
 
@@ -303,7 +310,12 @@ class Kernel(Scheduler):
             handler = self._handlers.get(kind)
             if handler is None:
                 raise SimulationError(f"thread {cur.name!r} yielded {action!r}, which is no action")
-            self._syscall_entry(cur, action, handler)
+            fast = self._fastpaths.get(kind)
+            dest = None if fast is None else fast(self, cur, action)
+            if dest is None:
+                self._syscall_entry(cur, action, handler)
+            else:
+                fastpath_entry(self, cur, action, handler, dest, self.fastpath_cost)
 
     # ----------------------------------------------------------------- inspection
 

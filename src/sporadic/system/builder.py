@@ -204,6 +204,8 @@ class BuiltSystem:
             irq_latency=ks.irq_latency,
             idle_irq_latency=ks.idle_irq_latency,
             syscall_latency=ks.syscall_latency,
+            fastpath=ks.fastpath,
+            fastpath_cost=ks.fastpath_cost,
             timer_precision=ks.timer_precision,
             domain_schedule=domains,
             sink=sink,
