@@ -15,6 +15,7 @@ def test_qemu_arm_virt_profile_sets_the_measured_values() -> None:
         irq_latency=64,
         idle_irq_latency=32,
         syscall_latency=176,
+        fastpath_cost=570,
         timer_precision=0,
         profile="qemu-arm-virt",
     )

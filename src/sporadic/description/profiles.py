@@ -27,6 +27,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "min_budget": 20_000,
         "entry_cost": 600,
         "syscall_latency": 176,
+        "fastpath_cost": 570,
         "timer_precision": 0,
         "irq_latency": 64,
         "idle_irq_latency": 32,

@@ -178,25 +178,27 @@ def simulate(system: System, setup: dict[str, Any] | None = None) -> Timeline:
     kernel = sim.kernel
     # each record with the kernel's ``hw`` at that moment: inside a kernel entry, that is when
     # the thread that entered stopped running user code (its svc, or the interrupt)
-    records: list[tuple[tuple, int]] = []
-    sim.built.set_sink(lambda record: records.append((record, kernel.hw)))
+    records: list[tuple[tuple, int, bool]] = []
+    sim.built.set_sink(lambda record: records.append((record, kernel.hw, kernel.fast)))
     sim.run()
     names = {t.id: t.name for t in kernel.threads}
     idle = kernel.idle.id
     ivs, marks = [], []
     running, since = idle, 0
     syscall = run.kernel.syscall_latency
-    for r, stopped in records:
+    for r, stopped, fast in records:
         if r[0] == SWITCH:
             # a thread that never got back to user mode before an interrupt took it away did
             # not run (stopped before it started, or at that instant by an interrupt); one that
             # made a syscall did, if only for no time
-            interrupted = r[1] - stopped != syscall
+            interrupted = not fast and r[1] - stopped != syscall
             ran = stopped > since or (stopped == since and not interrupted)
             if running != idle and ran:
                 ivs.append((names[running], since - offset, stopped - offset))
-            # the thread switched to runs once the kernel has returned, entry_cost after
-            running, since = r[3], r[1] + run.kernel.entry_cost
+            # the thread switched to runs once the kernel has returned: entry_cost after the
+            # clock read, or fastpath_cost after the trap (the fastpath reads no clock)
+            cost = run.kernel.fastpath_cost if fast else run.kernel.entry_cost
+            running, since = r[3], r[1] + cost
         elif r[0] == MARK:
             marks.append((names[r[2]], r[3], r[1] - offset))
     end = system.duration
