@@ -34,3 +34,14 @@ def test_an_unknown_profile_is_a_located_error() -> None:
     with pytest.raises(DescriptionError) as e:
         load_text('[kernel]\nprofile = "pc99"\n' + THREAD, "x.toml")
     assert str(e.value) == "x.toml:2: [kernel]: profile: 'pc99' is not one of qemu-arm-virt"
+
+
+def test_fastpath_can_be_turned_off_beside_the_profile() -> None:
+    system = load_text('[kernel]\nprofile = "qemu-arm-virt"\nfastpath = false\n' + THREAD)
+    assert (system.kernel.fastpath, system.kernel.fastpath_cost) == (False, 570)
+
+
+def test_a_fastpath_that_is_not_a_bool_is_a_located_error() -> None:
+    with pytest.raises(DescriptionError) as e:
+        load_text('[kernel]\nfastpath = "yes"\n' + THREAD, "x.toml")
+    assert str(e.value) == "x.toml:2: [kernel]: fastpath: expected bool, got 'yes'"

@@ -201,3 +201,24 @@ init = [ { notify = 4 } ]
 """
     with pytest.raises(DescriptionError, match="notify: no channel 4"):
         load_text(text, "h.toml")
+
+
+@pytest.mark.parametrize(
+    ("fastpath", "exhausted", "called"),
+    [("true", (510 * US, "server"), 495 * US), ("false", (495 * US, "client"), 995 * US)],
+)
+def test_kernel_fastpath_setting_decides_whether_a_ppcall_with_15us_left_is_made(
+    fastpath: str, exhausted: tuple[int, str], called: int
+) -> None:
+    """The client ppcalls at 495 us with 15 us of budget left (below MIN_BUDGET). Through the
+    fastpath (no budget check) the call is made and the server exhausts the SC at 510 us;
+    with ``fastpath = false`` the slowpath ends the client's timeslice first and the call is
+    made in the next period."""
+    text = TWO.format(passive="true").replace(
+        'compute = "30us" }, { ppcall', 'compute = "485us" }, { ppcall'
+    )
+    sim, ids = run(f"[kernel]\nfastpath = {fastpath}\n" + text, until=2_000_000)
+    names = {v: k for k, v in ids.items()}
+    first = kinds(sim, ev.BUDGET_EXHAUSTED)[0]
+    assert (first[1], names[first[2]]) == exhausted
+    assert kinds(sim, ev.IPC_CALL)[0][1] == called
