@@ -19,9 +19,12 @@ ALLOWED = {
     "analysis": BOTTOM | {"description"},
     "wasm": BOTTOM | {"kernel", "scheduler"},
     "system": BOTTOM | {"kernel", "scheduler", "description", "wasm"},
-    "simulation": BOTTOM | {"description", "microkit", "system", "traces"},
+    "agent": BOTTOM | {"kernel", "scheduler", "description", "wasm", "system"},
+    "simulation": BOTTOM | {"agent", "description", "microkit", "system", "traces"},
+    "live": BOTTOM | {"agent", "description", "simulation", "traces"},
     "validation": BOTTOM | {"description", "simulation", "records"},
-    "cli": BOTTOM | {"analysis", "description", "simulation", "traces", "validation"},
+    "cli": BOTTOM
+    | {"agent", "analysis", "description", "live", "simulation", "traces", "validation"},
     "__main__": {"cli"},
 }
 ALLOWED["__init__"] = set(ALLOWED) - {"__main__", "cli"}  # the public API, on top

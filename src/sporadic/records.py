@@ -32,6 +32,8 @@ IPC_REPLY = 21  # (replier, caller)
 SIGNAL = 22  # (signaller, notification, woken)  woken -1: no thread was woken
 DONATE = 23  # (sc, from_thread, to_thread)  from -1: the SC came from a notification or nobody
 FAULT = 24  # (thread, job, message)  a WebAssembly trap or an overrun of the job's fuel cap
+THREAD_NEW = 25  # (thread, name, kind, priority, domain, sc, budget, period)  made during the run
+DEPLOY = 26  # (module, phase, info)  a step of a deploy; info is a map (docs/trace-format.md)
 
 NAMES = (
     "job_release",
@@ -59,6 +61,8 @@ NAMES = (
     "signal",
     "donate",
     "fault",
+    "thread_new",
+    "deploy",
 )
 
 # The ``kind`` of each entry of the trace header's ``threads`` table.
@@ -68,4 +72,7 @@ THREAD_KINDS = (
     "thread",  # a [[thread]] of a description: a script with no release
     "pd",  # a Microkit protection domain
     "monitor",  # the Microkit monitor, which holds passive PDs' SCs on their notifications
+    "guest",  # the deploy agent's guest: the non-real-time side that uploads modules
+    "runner",  # the deploy agent's runner: receives modules and starts them
+    "module",  # a module deployed while the system runs, made by the runner
 )

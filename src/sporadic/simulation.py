@@ -15,10 +15,12 @@ from typing import Any
 
 import trio
 
+from sporadic.agent.agent import Agent
 from sporadic.description import System
 from sporadic.description import load as load_description
 from sporadic.errors import DescriptionError
 from sporadic.system.builder import BuiltSystem
+from sporadic.traces.bus import RecordBus
 from sporadic.traces.writer import TraceWriter
 
 SLICE = 100_000_000  # ns of simulated time between trio checkpoints
@@ -58,6 +60,7 @@ class Simulation:
         self.writer: TraceWriter | None = None
         self._records: list[tuple] | None = None
         self.built = BuiltSystem(system)
+        self.agent = Agent(self.built, system.agent, system.deploys) if system.agent else None
         if trace_path is None:
             self._records = []
             self.built.set_sink(self._records.append)
@@ -102,15 +105,52 @@ class Simulation:
             raise
 
     async def run_async(self, slice_ns: int = SLICE) -> int:
-        """Run to the end under trio, with a checkpoint every ``slice_ns`` of simulated time."""
+        """Run to the end under trio: the records of each ``slice_ns`` of simulated time go out
+        through the record bus (``traces/bus.py``), and other trio tasks run between slices."""
         end = self.system.duration
-        t = self.kernel.hw
-        with self._keeping_records_on_error():
-            while t < end:
-                t = self.kernel.run(min(end, t + slice_ns))
-                await trio.lowlevel.checkpoint()
-        self.close(end)
+        bus = self.attach_bus()
+        failure: Exception | None = None
+        async with trio.open_nursery() as nursery:
+            self.start_consumers(nursery, bus)
+            t = self.kernel.hw
+            try:
+                while t < end:
+                    t = self.kernel.run(min(end, t + slice_ns))
+                    await bus.publish()
+            except Exception as e:  # the records up to the failure still reach the file
+                failure = e
+                await bus.close()
+            else:
+                await self.close_async(end, bus)
+        if failure is not None:
+            if self.writer is not None:
+                self.writer.abandon()
+            raise failure
+        self.close_files(end)
         return end
+
+    def attach_bus(self) -> RecordBus:
+        """Send the kernel's records to a new bus instead of straight to the writer."""
+        bus = RecordBus()
+        self.built.set_sink(bus.sink)
+        return bus
+
+    def start_consumers(self, nursery: trio.Nursery, bus: RecordBus) -> None:
+        """The trace writer (or the in-memory list) as the bus's consumer that never drops."""
+        if self.writer is not None:
+            nursery.start_soon(bus.write_to, self.writer.emit)
+        else:
+            bus.taps.append(self.records.extend)
+            nursery.start_soon(bus.write_to, lambda record: None)
+
+    async def close_async(self, end: int, bus: RecordBus) -> None:
+        """What the end of the run decides goes out through the bus too; then it closes."""
+        self.built.finish(end)
+        await bus.close()
+
+    def close_files(self, end: int) -> None:
+        if self.writer is not None:
+            self.writer.close(end)
 
     def close(self, end: int) -> None:
         self.built.finish(end)

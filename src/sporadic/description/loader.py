@@ -15,6 +15,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from sporadic.description.agent import AgentReader
 from sporadic.description.checks import check_microkit_graph, cross_check
 from sporadic.description.fields import FieldReader
 from sporadic.description.model import System
@@ -71,6 +72,8 @@ def _resolve(fields: FieldReader, data: dict) -> System:
             "thread",
             "protection_domain",
             "channel",
+            "agent",
+            "deploy",
         },
         ("", 0, "top level"),
     )
@@ -110,6 +113,9 @@ def _resolve(fields: FieldReader, data: dict) -> System:
     ch_items = fields.get(data, "channel", list, [], ("channel", 0, "[[channel]]"))
     channels = tuple(pd_reader.channel(i, c) for i, c in enumerate(ch_items))
     check_microkit_graph(fields.path, pds, channels, fields.lines)
+    agent_reader = AgentReader(fields, kernel)
+    agent = agent_reader.settings(data)
+    deploys = agent_reader.deploys(data, agent, duration)
     return System(
         name=name,
         duration=duration,
@@ -127,6 +133,8 @@ def _resolve(fields: FieldReader, data: dict) -> System:
             if n not in scripts.endpoints
         ),
         endpoints=tuple(scripts.endpoints),
+        agent=agent,
+        deploys=deploys,
         path=fields.path,
     )
 

@@ -186,6 +186,45 @@ class KernelSettings:
 
 
 @dataclass(frozen=True)
+class AgentSettings:
+    """``[agent]``: the deploy channel (docs/deploying.md). The guest is the non-real-time side
+    that uploads modules, the runner receives them through one shared 4 KiB page and starts each
+    as a partition of its own. Costs are simulated CPU time; caps bound what a request may ask."""
+
+    guest: SCParams = SCParams(2_000_000, 10_000_000)
+    guest_priority: int = 1
+    runner: SCParams = SCParams(1_000_000, 10_000_000)
+    runner_priority: int = 50
+    copy_per_kib: int = 1_000  # ns of CPU per KiB copied through the page, on each side
+    instantiate_base: int = 100_000  # ns to instantiate a module, plus per KiB below
+    instantiate_per_kib: int = 5_000
+    module: SCParams = SCParams(1_000_000, 10_000_000)  # a module's SC unless the request says
+    module_priority: int = 20
+    module_deadline: int | None = None
+    max_priority: int = 200
+    max_utilisation: float = 0.5  # budget / period of one module
+    max_module_size: int = 4 * 1024 * 1024
+    max_modules: int = 8
+    max_memory: int = 64 * 1024 * 1024  # linear memory of one module
+    max_frame: int = 16 * 1024 * 1024  # largest wire frame the server reads
+
+
+@dataclass(frozen=True)
+class Deploy:
+    """``[[deploy]]``: a deploy made by the guest at simulated time ``at``, as a client would."""
+
+    at: int
+    wasm: str
+    name: str
+    args: tuple[str, ...] = ()
+    priority: int | None = None
+    budget: int | None = None
+    period: int | None = None
+    deadline: int | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
 class System:
     name: str
     duration: int
@@ -200,6 +239,8 @@ class System:
     channels: tuple[Channel, ...] = ()
     fuel_per_us: int = 1000  # the CPU model: wasmtime fuel units per simulated microsecond
     microkit: dict[str, Any] | None = None  # the whole .system file, resolved, when there was one
+    agent: AgentSettings | None = None  # the deploy channel, when [agent] or [[deploy]] is given
+    deploys: tuple[Deploy, ...] = ()
     path: str = "<memory>"
 
     def to_dict(self) -> dict[str, Any]:
@@ -219,6 +260,8 @@ def _plain(obj: Any) -> Any:
 __all__ = [
     "DEFAULT_HANDLER_NS",
     "Action",
+    "AgentSettings",
+    "Deploy",
     "Channel",
     "ChannelEnd",
     "Distribution",

@@ -7,6 +7,6 @@ import rather than writing a kind the format does not know.
 
 from sporadic.records import THREAD_KINDS
 
-IDLE, PARTITION, THREAD, PD, MONITOR = THREAD_KINDS
+IDLE, PARTITION, THREAD, PD, MONITOR, GUEST, RUNNER, MODULE = THREAD_KINDS
 
-__all__ = ["IDLE", "MONITOR", "PARTITION", "PD", "THREAD"]
+__all__ = ["GUEST", "IDLE", "MODULE", "MONITOR", "PARTITION", "PD", "RUNNER", "THREAD"]

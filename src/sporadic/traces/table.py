@@ -96,3 +96,46 @@ def render_summary(summary: dict[str, Any], console: Console | None = None) -> N
             )
         if len(logs) > MAX_LOG_LINES:
             console.print(f"  ... {len(logs) - MAX_LOG_LINES} more (all of them in --json)")
+
+
+def render_deploys(result: dict[str, Any], console: Console | None = None) -> None:
+    """Print the deploy windows, then one row per task: its jobs released inside a window and
+    outside every window side by side (the dict :func:`compare_deploys` returns)."""
+    console = console or Console()
+    windows = result["windows"]
+    if windows:
+        console.print(
+            f"[bold]deploy windows[/bold] ({len(windows)}, from the request to the module's"
+            " start, or to its error or stop)"
+        )
+        for window in windows:
+            console.print(
+                f"  {window['name']}: {format_ns(window['start'])} - {format_ns(window['end'])}"
+                f" ({format_ns(window['end'] - window['start'])})",
+                markup=False,
+                highlight=False,
+            )
+    else:
+        console.print("no deploy windows: no deploy reached its start, error or stop")
+    if not result["tasks"]:
+        console.print("no tasks with jobs besides the modules")
+        return
+    table = Table(title="Jobs released during a deploy / outside")
+    table.add_column("task", style="bold")
+    for side in ("in", "out"):
+        for header in ("jobs", "misses", "lat p99", "lat max", "resp max"):
+            table.add_column(f"{header}\n{side}", justify="right")
+    for name, task in result["tasks"].items():
+        cells = []
+        for side in ("inside", "outside"):
+            part = task[side]
+            misses = str(part["misses"])
+            cells += [
+                str(part["jobs"]),
+                f"[red]{misses}[/]" if part["misses"] else misses,
+                format_ns(part["latency"]["p99"]),
+                format_ns(part["latency"]["max"]),
+                format_ns(part["response"]["max"]),
+            ]
+        table.add_row(name, *cells)
+    console.print(table)

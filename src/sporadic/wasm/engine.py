@@ -89,6 +89,10 @@ class WasmEngine:
             data = p.read_bytes()
         except OSError as e:
             raise WasmError(f"{p}: cannot read: {e.strerror}") from None
+        return self.load_bytes(data, p)
+
+    def load_bytes(self, data: bytes, p: Path) -> LoadedModule:
+        """A module received as bytes (a deploy); ``p`` names it in errors."""
         if not data.startswith(WASM_MAGIC):
             raise WasmError(f"{p}: not a WebAssembly module (no \\0asm header)")
         digest = hashlib.sha256(data).hexdigest()

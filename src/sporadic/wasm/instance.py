@@ -51,6 +51,7 @@ class Segment:
     trap: str | None = None
     out_of_fuel: bool = False
     result: Any = None
+    exit_code: int = 0  # a WASI command's status: 0 when _start returns, else proc_exit's
 
 
 class _Linked:
@@ -115,6 +116,7 @@ class WasmInstance:
         self._mark = 0  # the fuel at which the current segment started
         self._pending = {1: bytearray(), 2: bytearray()}
         self._worker: Worker | None = None
+        self.exit_is_fault = True  # a job's non-zero exit is a fault; a deployed module's is not
         store.set_fuel(1 << 62)
         try:
             self._link = _linked(loaded)
@@ -261,7 +263,8 @@ class WasmInstance:
         try:
             seg.result = func(self.store, *args)
         except wasmtime.ExitTrap as e:
-            if e.code != 0:
+            seg.exit_code = e.code
+            if e.code != 0 and self.exit_is_fault:
                 seg.trap = f"exit code {e.code}"
         except wasmtime.Trap as e:
             seg.out_of_fuel = e.trap_code == wasmtime.TrapCode.OUT_OF_FUEL
