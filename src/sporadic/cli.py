@@ -14,6 +14,7 @@ import structlog
 from rich.console import Console
 
 from sporadic.errors import SimulationError, SporadicError
+from sporadic.live.commands import add_commands, add_run_options, cmd_agent, cmd_emit, served_run
 from sporadic.simulation import load, simulate
 from sporadic.traces.summary import summarise
 from sporadic.traces.table import render_summary
@@ -46,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="random seed (overrides the description's)")
     run.add_argument("-o", "--output", type=Path, help="trace file (default: FILE.trace)")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_run_options(run)
 
     chk = sub.add_parser("check", help="validate a description or .system file and summarise it")
     chk.add_argument("file", type=Path)
@@ -64,19 +66,30 @@ def _parser() -> argparse.ArgumentParser:
     )
     val.add_argument("--json", action="store_true", help="print the comparison as JSON")
 
+    add_commands(sub)
+
     rep = sub.add_parser("report", help="print the per-task summary of a trace")
     rep.add_argument("trace", type=Path)
     rep.add_argument("--json", action="store_true", help="print the summary as JSON")
+    rep.add_argument(
+        "--deploys",
+        action="store_true",
+        help="each task's latency and response inside and outside the deploy windows",
+    )
     return p
+
+
+def _console() -> Console:
+    """The terminal's width, or 160 columns when the output is not a terminal."""
+    console = Console()
+    return console if console.is_terminal else Console(width=160)
 
 
 def _print(summary: dict, as_json: bool, title: str) -> None:
     if as_json:
         print(json.dumps(summary, indent=2))
     else:
-        console = Console()
-        if not console.is_terminal:
-            console = Console(width=160)
+        console = _console()
         console.print(f"[bold]{title}[/bold]")
         render_summary(summary, console)
 
@@ -85,11 +98,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     system = load(args.file, args.workload)
     trace = args.output or args.file.with_suffix(".trace")
     started = time.process_time()
-    simulate(system, trace, until=args.until, seed=args.seed)
+    if args.listen:
+        _, end = served_run(args, system, trace)
+    else:
+        end = simulate(system, trace, until=args.until, seed=args.seed).system.duration
     log.info(
         "simulated",
         system=system.name,
-        simulated_ns=args.until or system.duration,
+        simulated_ns=end,
         cpu_s=round(time.process_time() - started, 3),
         trace=str(trace),
     )
@@ -187,6 +203,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    if args.deploys:
+        from sporadic.traces.deploys import compare_deploys
+        from sporadic.traces.table import render_deploys
+
+        result = compare_deploys(args.trace)
+        if args.json:
+            print(json.dumps(result, indent=2))
+        else:
+            render_deploys(result, _console())
+        return 0
     _print(summarise(args.trace), args.json, f"{args.trace}")
     return 0
 
@@ -204,6 +230,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_check(args)
         if args.command == "validate":
             return cmd_validate(args)
+        if args.command == "emit":
+            return cmd_emit(args)
+        if args.command == "agent":
+            return cmd_agent(args)
         return cmd_report(args)
     except SimulationError as e:
         print(f"sporadic: error: {e}", file=sys.stderr)

@@ -1,0 +1,1 @@
+"""A run you can talk to: the record bus, wall-clock pacing, the socket server and its clients."""

@@ -1,0 +1,145 @@
+"""The live side of the ``sporadic`` command: ``run --listen``, ``emit`` and ``agent ...``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from sporadic.errors import SporadicError
+from sporadic.live import client
+from sporadic.live.run import LiveRun, is_loopback, parse_address, read_token, with_agent
+from sporadic.simulation import Simulation
+from sporadic.units import format_duration
+
+EMIT_USAGE = "Usage: sporadic emit [--connect HOST:PORT] wasm-file [args...]"
+
+
+def add_run_options(run: argparse.ArgumentParser) -> None:
+    run.add_argument(
+        "--listen", metavar="HOST:PORT", help="serve the deploy agent (port 0: any free port)"
+    )
+    run.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="with --listen: simulated seconds per wall second (0: as fast as it goes)",
+    )
+    run.add_argument("--token-file", type=Path, help="the token clients must give (--listen)")
+
+
+def add_commands(sub: Any) -> None:
+    em = sub.add_parser(
+        "emit", help="deploy a WebAssembly module into a running simulation", usage=EMIT_USAGE
+    )
+    em.add_argument("--connect", metavar="HOST:PORT", help="the server (default $SPORADIC_AGENT)")
+    em.add_argument("--token-file", type=Path)
+    em.add_argument("file", type=Path)
+    em.add_argument("args", nargs=argparse.REMAINDER)
+    ag = sub.add_parser("agent", help="list, start, stop, undeploy, read or watch modules")
+    ag.add_argument("--connect", metavar="HOST:PORT", help="the server (default $SPORADIC_AGENT)")
+    ag.add_argument("--token-file", type=Path)
+    ag.add_argument("action", choices=("list", "start", "stop", "undeploy", "logs", "watch"))
+    ag.add_argument("name", nargs="?", help="the module (start, stop, undeploy, logs)")
+
+
+def served_run(args: argparse.Namespace, system: Any, trace: Path) -> tuple[Simulation, int]:
+    """Run ``system`` with the agent's server on ``args.listen``; (simulation, end time)."""
+    host, port = parse_address(args.listen)
+    token = read_token(args.token_file, dict(os.environ))
+    if token is None and not is_loopback(host):
+        raise SporadicError(
+            f"listening on {host} (not loopback) needs a token: --token-file FILE or SPORADIC_TOKEN"
+        )
+    if args.speed < 0:
+        raise SporadicError(f"--speed must be >= 0, got {args.speed}")
+    sim = Simulation(with_agent(system), trace, args.seed, args.until)
+    live = LiveRun(sim, args.speed, token)
+    end = trio.run(live.serve, host, port)
+    return sim, end
+
+
+def _address(args: argparse.Namespace) -> str:
+    address = args.connect or os.environ.get("SPORADIC_AGENT")
+    if not address:
+        raise SporadicError("no server: give --connect HOST:PORT or set SPORADIC_AGENT")
+    return address
+
+
+def cmd_emit(args: argparse.Namespace) -> int:
+    """The module's exit status; 255 (the seed's -1) when the deploy itself failed."""
+    token = read_token(args.token_file, dict(os.environ))
+    try:
+        return trio.run(client.emit, _address(args), args.file, list(args.args), token)
+    except SporadicError as e:
+        print(f"sporadic emit: {e}", file=sys.stderr)
+        return client.FAILED
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    token = read_token(args.token_file, dict(os.environ))
+    address = _address(args)
+    if args.action == "watch":
+        return trio.run(_watch, address, token)
+    fields: dict[str, Any] = {}
+    if args.action != "list":
+        if not args.name:
+            raise SporadicError(f"agent {args.action}: which module? (give its name)")
+        fields["name"] = args.name
+    reply = trio.run(partial(client.request, address, token, args.action, **fields))
+    if args.action == "list":
+        _print_modules(reply["modules"])
+    elif args.action == "logs":
+        for t, line in reply["lines"]:
+            print(f"{t / 1e9:14.6f}s  {line}")
+    else:
+        print(f"{args.name}: {args.action} at {format_duration(reply['t'])}")
+    return 0
+
+
+def _print_modules(modules: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{len(modules)} module(s)")
+    for col in ("name", "state", "exit", "priority", "budget", "period", "size", "sha256"):
+        table.add_column(col)
+    for m in modules:
+        table.add_row(
+            m["name"],
+            m["state"],
+            "-" if m["exit_status"] is None else str(m["exit_status"]),
+            str(m["priority"]),
+            format_duration(m["budget"]),
+            format_duration(m["period"]),
+            str(m["size"]),
+            m["sha256"][:12],
+        )
+    Console().print(table)
+
+
+async def _watch(address: str, token: str | None) -> int:
+    """A live table of per-task latency and misses, from the subscribed record stream."""
+    from rich.live import Live
+
+    from sporadic.live.watch import Watch
+
+    status = await client.request(address, token, "status")
+    watch = Watch(status.get("threads", {}))
+    kinds = ["job_release", "job_start", "job_end", "deadline_miss", "thread_new"]
+    with Live(watch.table(), refresh_per_second=4) as live:
+        try:
+            async for batch, missed in client.records(address, token, kinds):
+                watch.add(batch, missed)
+                live.update(watch.table())
+        except SporadicError:
+            pass  # the run ended: the last table stays on the screen
+    return 0
+
+
+__all__ = ["EMIT_USAGE", "add_commands", "add_run_options", "cmd_agent", "cmd_emit", "served_run"]
