@@ -4,6 +4,8 @@ Each case runs in its own process so that peak RSS belongs to that case alone.
 (a) 10 periodic tasks, periods 10-100 ms, utilisation 0.8, 10 s simulated (budget = period);
 (b) 100 partitions with budgets (1.5 x WCET), utilisation 0.7, 60 s simulated, also run for 10 s
     to show that memory does not grow with simulated time (the trace streams to disk).
+Each case is also run under trio with its records through the record bus (``run_async``, as
+``sporadic run`` does); ``bus_overhead`` is that run's CPU time over the direct one's, less 1.
 
 Usage: python bench/run.py [--out bench/results] [--case NAME]
 """
@@ -21,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import trio
 
 from sporadic.description import load_text
 from sporadic.simulation import Simulation
@@ -68,7 +71,7 @@ def run_case(name: str, repeat: int = 5) -> dict:
     """Best of ``repeat`` runs (CPU time), each a fresh simulation writing a fresh trace."""
     params = CASES[name]
     system = load_text(task_set(**params), f"<{name}>")
-    cpus, walls = [], []
+    cpus, walls, bus_cpus = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(repeat):
             trace = Path(tmp) / "bench.trace"
@@ -78,6 +81,11 @@ def run_case(name: str, repeat: int = 5) -> dict:
             sim.run()
             cpus.append(time.process_time() - t0)
             walls.append(time.perf_counter() - w0)
+            # the same run under trio, its records through the record bus (sporadic run's way)
+            bussed = Simulation(system, Path(tmp) / "bus.trace")
+            t0 = time.process_time()
+            trio.run(bussed.run_async)
+            bus_cpus.append(time.process_time() - t0)
         records = sim.writer.records
         size = trace.stat().st_size
     cpu = min(cpus)
@@ -88,6 +96,8 @@ def run_case(name: str, repeat: int = 5) -> dict:
         "cpu_s_best": round(cpu, 4),
         "cpu_s_median": round(sorted(cpus)[len(cpus) // 2], 4),
         "wall_s_best": round(min(walls), 4),
+        "cpu_s_bus_best": round(min(bus_cpus), 4),
+        "bus_overhead": round(min(bus_cpus) / cpu - 1, 4),
         "records": records,
         "records_per_s": round(records / cpu),
         "trace_bytes": size,

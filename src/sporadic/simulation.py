@@ -138,10 +138,9 @@ class Simulation:
     def start_consumers(self, nursery: trio.Nursery, bus: RecordBus) -> None:
         """The trace writer (or the in-memory list) as the bus's consumer that never drops."""
         if self.writer is not None:
-            nursery.start_soon(bus.write_to, self.writer.emit)
+            nursery.start_soon(bus.write_to, self.writer.emit_batch)
         else:
-            bus.taps.append(self.records.extend)
-            nursery.start_soon(bus.write_to, lambda record: None)
+            nursery.start_soon(bus.write_to, self.records.extend)
 
     async def close_async(self, end: int, bus: RecordBus) -> None:
         """What the end of the run decides goes out through the bus too; then it closes."""

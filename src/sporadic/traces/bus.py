@@ -80,12 +80,11 @@ class RecordBus:
             sub.offer(batch)
         await self.to_writer.send(batch)
 
-    async def write_to(self, emit: Callable[[tuple], Any]) -> None:
+    async def write_to(self, write: Callable[[list[tuple]], Any]) -> None:
         """The trace writer's task: every batch, in order, until the bus closes."""
         async with self.writer_batches:
             async for batch in self.writer_batches:
-                for record in batch:
-                    emit(record)
+                write(batch)
 
     async def close(self) -> None:
         await self.publish()
