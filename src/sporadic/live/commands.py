@@ -22,7 +22,9 @@ EMIT_USAGE = "Usage: sporadic emit [--connect HOST:PORT] wasm-file [args...]"
 
 def add_run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument(
-        "--listen", metavar="HOST:PORT", help="serve the deploy agent (port 0: any free port)"
+        "--listen",
+        metavar="HOST:PORT",
+        help="serve the deploy agent (PORT alone: on loopback; port 0: any free port)",
     )
     run.add_argument(
         "--speed",

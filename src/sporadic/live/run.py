@@ -24,16 +24,17 @@ from sporadic.live.server import AgentServer
 from sporadic.simulation import Simulation
 from sporadic.traces.bus import RecordBus
 
+LOOPBACK = "127.0.0.1"
 TICK = 0.001  # s of wall time between slices when paced
 FREE_SLICE = 1_000_000  # ns of simulated time a slice at speed 0
 
 
 def parse_address(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``[::1]:PORT`` for IPv6)."""
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not host:
+    """``HOST:PORT`` (``[::1]:PORT`` for IPv6); ``PORT`` or ``:PORT`` is on loopback."""
+    host, _, port = text.rpartition(":")
+    if not port.isdigit() or int(port) > 65535:
         raise SporadicError(f"{text!r} is not HOST:PORT")
-    return host.strip("[]"), int(port)
+    return host.strip("[]") or LOOPBACK, int(port)
 
 
 def is_loopback(host: str) -> bool:
