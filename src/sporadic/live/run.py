@@ -75,6 +75,7 @@ class LiveRun:
         self.bus: RecordBus = sim.attach_bus()
         self.server = AgentServer(sim.agent, self.bus, self.status, token)
         self.stop = trio.Event()
+        self._listening = trio.CancelScope()
         self.stderr = stderr
         self.end = sim.system.duration
 
@@ -91,26 +92,28 @@ class LiveRun:
 
     async def serve(self, host: str, port: int) -> int:
         """Listen, run, and return the simulated time the run ended at."""
-        async with trio.open_nursery() as outer:
-            self.sim.start_consumers(outer, self.bus)
-            async with trio.open_nursery() as inner:
-                listeners = await trio.open_tcp_listeners(port, host=host)
-                bound = listeners[0].socket.getsockname()
-                shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-                print(f"listening on {shown}:{bound[1]}", file=self.stderr, flush=True)
-                inner.start_soon(trio.serve_listeners, self.server.handle, listeners)
-                inner.start_soon(self._signals)
-                t = await self._loop()
-                inner.cancel_scope.cancel()
-            await self.sim.close_async(t, self.bus)
+        # the signals are ours before anyone can know the address, until the trace is closed
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async with trio.open_nursery() as outer:
+                self.sim.start_consumers(outer, self.bus)
+                outer.start_soon(self._signals, signals)
+                async with trio.open_nursery() as inner:
+                    listeners = await trio.open_tcp_listeners(port, host=host)
+                    bound = listeners[0].socket.getsockname()
+                    shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+                    inner.start_soon(trio.serve_listeners, self.server.handle, listeners)
+                    print(f"listening on {shown}:{bound[1]}", file=self.stderr, flush=True)
+                    t = await self._loop()
+                    inner.cancel_scope.cancel()
+                await self.sim.close_async(t, self.bus)
+                self._listening.cancel()  # the writer, alone now, drains the bus to its end
         self.sim.close_files(t)
         return t
 
-    async def _signals(self) -> None:
-        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+    async def _signals(self, signals: Any) -> None:
+        with self._listening:
             async for _ in signals:
                 self.stop.set()
-                return
 
     async def _loop(self) -> int:
         k, bus = self.sim.kernel, self.bus

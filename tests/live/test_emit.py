@@ -1,0 +1,160 @@
+"""``sporadic emit`` against a served run, as a user runs it: real processes, real sockets."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from functools import partial
+from pathlib import Path
+
+import trio
+
+from sporadic.traces.deploys import compare_deploys
+from sporadic.traces.summary import summarise
+from tests.helpers import ROOT
+from tests.live.conftest import LiveServer, stop_server
+
+WASM = ROOT / "examples" / "wasm"
+
+
+async def emit(server: LiveServer, *argv: str, env: dict[str, str] | None = None) -> tuple:
+    """(exit status, stdout, stderr) of ``sporadic emit --connect ADDRESS argv...``."""
+    command = [sys.executable, "-m", "sporadic", "emit", "--connect", server.address, *argv]
+    with trio.fail_after(60):
+        done = await trio.run_process(
+            command, capture_stdout=True, capture_stderr=True, check=False, env=env
+        )
+    return done.returncode, done.stdout.decode(), done.stderr.decode()
+
+
+async def test_emit_runs_nbody_and_hello_with_their_exact_lines_and_exit_status_0(
+    live_server: LiveServer,
+) -> None:
+    assert await emit(live_server, str(WASM / "nbody.wasm"), "10") == (
+        0,
+        "-0.169075164\n-0.169073022\n",
+        "",
+    )
+    assert await emit(live_server, str(WASM / "hello.wasm")) == (0, "Hello, world!\n", "")
+
+
+async def test_emit_exits_with_the_modules_exit_status(live_server: LiveServer) -> None:
+    assert await emit(live_server, str(WASM / "status.wasm"), "3") == (
+        3,
+        "status: exiting with 3\n",
+        "",
+    )
+
+
+async def test_emit_of_a_reactor_fails_like_the_seeds_agent_with_the_reason(
+    live_server: LiveServer,
+) -> None:
+    assert await emit(live_server, str(WASM / "control.wasm")) == (
+        255,
+        "",
+        "sporadic emit: deploy: control.wasm is a reactor; the runner starts WASI commands "
+        "(_start)\n",
+    )
+
+
+def test_a_hot_deploy_over_the_socket_leaves_the_1khz_loop_its_deadlines(tmp_path: Path) -> None:
+    """examples/deploy/deploy.toml served for real: the scripted deploy at 100 ms and big.wasm
+    (1.4 MB) emitted over the socket; the budgeted runner leaves the loop every deadline in
+    both windows."""
+    desc = tmp_path / "deploy.toml"
+    desc.write_text(
+        (ROOT / "examples" / "deploy" / "deploy.toml")
+        .read_text()
+        .replace('"../wasm/big.wasm"', repr(str(WASM / "big.wasm")))
+        .replace('duration = "300ms"', 'duration = "600s"')
+    )
+    trace = tmp_path / "served.trace"
+    command = [sys.executable, "-m", "sporadic", "run", str(desc), "-o", str(trace)]
+    server = _spawn([*command, "--listen", "127.0.0.1:0", "--speed", "1"], trace, tmp_path)
+    try:
+        status, out, err = trio.run(emit, server, str(WASM / "big.wasm"))
+        assert (status, out, err) == (0, "1400000 bytes of payload, checksum 6\n", "")
+    finally:
+        stop_server(server)
+    windows = compare_deploys(server.trace)
+    assert [w["name"] for w in windows["windows"]] == ["big", "big"]
+    control = windows["tasks"]["control"]
+    assert control["inside"]["misses"] == 0 and control["outside"]["misses"] == 0
+    assert control["inside"]["response"]["max"] == 600_000
+    deploys = summarise(server.trace)["deploys"]
+    assert [(d["source"], d["size"], d["exit_status"]) for d in deploys] == [
+        ("script", 1_418_307, 0),
+        ("socket", 1_418_307, 0),
+    ]
+
+
+def _spawn(command: list[str], trace: Path, directory: Path) -> LiveServer:
+    import threading
+    import time
+
+    from tests.live.conftest import _pump
+
+    process = subprocess.Popen(
+        command, cwd=directory, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    server = LiveServer(process, trace)
+    listening = threading.Event()
+    server.readers = [
+        threading.Thread(target=_pump, args=(process.stdout, server.stdout, None), daemon=True),
+        threading.Thread(
+            target=_pump, args=(process.stderr, server.stderr, listening), daemon=True
+        ),
+    ]
+    for reader in server.readers:
+        reader.start()
+    deadline = time.monotonic() + 20
+    while not listening.wait(0.05):
+        assert process.poll() is None and time.monotonic() < deadline, server.stderr_text()
+    host, _, port = server.stderr[0].split()[-1].rpartition(":")
+    server.host, server.port = host, int(port)
+    return server
+
+
+def test_listening_beyond_loopback_without_a_token_is_refused(tmp_path: Path) -> None:
+    desc = tmp_path / "d.toml"
+    desc.write_text('[system]\nduration = "1s"\n')
+    done = subprocess.run(
+        [sys.executable, "-m", "sporadic", "run", str(desc), "--listen", "0.0.0.0:0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "SPORADIC_TOKEN"},
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        "sporadic: error: listening on 0.0.0.0 (not loopback) needs a token: --token-file FILE "
+        "or SPORADIC_TOKEN\n"
+    )
+
+
+def test_with_a_token_a_client_must_give_it_first(tmp_path: Path) -> None:
+    desc = tmp_path / "d.toml"
+    desc.write_text('[system]\nduration = "600s"\n[agent]\n')
+    token = tmp_path / "token"
+    token.write_text("s3cret\n")
+    trace = tmp_path / "d.trace"
+    command = [sys.executable, "-m", "sporadic", "run", str(desc), "-o", str(trace)]
+    command += ["--listen", "127.0.0.1:0", "--speed", "1", "--token-file", str(token)]
+    server = _spawn(command, trace, tmp_path)
+    try:
+        env = {k: v for k, v in os.environ.items() if k != "SPORADIC_TOKEN"}
+        hello = str(WASM / "hello.wasm")
+        assert trio.run(partial(emit, server, hello, env=env)) == (
+            255,
+            "",
+            "sporadic emit: authenticate first: op 'auth'\n",
+        )
+        wrong = {**env, "SPORADIC_TOKEN": "guess"}
+        assert trio.run(partial(emit, server, hello, env=wrong))[0] == 255
+        right = {**env, "SPORADIC_TOKEN": "s3cret"}
+        assert trio.run(partial(emit, server, hello, env=right)) == (0, "Hello, world!\n", "")
+    finally:
+        server.process.send_signal(signal.SIGINT)
+        assert server.process.wait(10) == 0
