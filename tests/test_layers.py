@@ -21,7 +21,7 @@ ALLOWED = {
     "system": BOTTOM | {"kernel", "scheduler", "description", "wasm"},
     "agent": BOTTOM | {"kernel", "scheduler", "description", "wasm", "system"},
     "simulation": BOTTOM | {"agent", "description", "microkit", "system", "traces"},
-    "live": BOTTOM | {"agent", "description", "simulation", "traces"},
+    "live": BOTTOM | {"agent", "description", "simulation", "traces", "wasm"},
     "validation": BOTTOM | {"description", "simulation", "records"},
     "cli": BOTTOM
     | {"agent", "analysis", "description", "live", "simulation", "traces", "validation"},

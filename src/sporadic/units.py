@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+MAX_PERIOD = 1 << 56  # ns: the longest SC period the kernel takes (docs/mcs-semantics.md 12)
 INF = 1 << 62  # "forever" in ns: larger than any simulated time, still an int
 UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
 _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ns|us|µs|ms|s)\s*$")

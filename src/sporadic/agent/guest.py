@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from sporadic.agent.page import (
-    DATA_SIZE,
     RESET_BUFFER,
     RUN,
     SEND_DONE,
@@ -79,7 +78,7 @@ class Guest:
         steps: list[tuple[int, bytes]] = [(RESET_BUFFER, len(r.data).to_bytes(8, "little"))]
         steps += [(SEND_PART, c) for c in chunks(r.data)]
         steps.append((SEND_DONE, b""))
-        steps += [(SET_ARG, a.encode()[:DATA_SIZE]) for a in r.args]
+        steps += [(SET_ARG, a.encode()) for a in r.args]  # checked to fit: args_problem
         params = RunParams(r.name, r.priority, r.budget, r.period, r.deadline, r.start)
         steps.append((RUN, params.pack()))
         for command, data in steps:

@@ -71,10 +71,10 @@ def _kind(value: object) -> str:
         return "bin"
     if isinstance(value, dict):
         return "map"
+    if isinstance(value, msgpack.ExtType):  # a namedtuple: before the tuple test
+        return "ext"
     if isinstance(value, list | tuple):
         return "list"
-    if isinstance(value, msgpack.ExtType):
-        return "ext"
     return type(value).__name__.lower()
 
 

@@ -39,8 +39,11 @@ from sporadic.wasm.instance import WasmInstance
 from sporadic.wasm.player import Player
 
 FAILED = -1  # the seed's status for a command it refused
-MAX_RUN_TIME = 3_600_000_000_000  # one simulated hour of fuel: a module has no job allowance
 TABLES = 10_000
+
+
+class Refused(Exception):
+    """The kernel refused one of the runner's invocations for a module."""
 
 
 @dataclass
@@ -167,7 +170,10 @@ class Runner:
         old = self.modules.get(params.name)
         if old is not None:
             yield from self._halt(old)
-        tcb = yield from self._partition(params)
+        try:
+            tcb = yield from self._partition(params)
+        except Refused as e:
+            return self._fail(str(e))
         module = Module(
             params.name, loaded.digest, len(data_bytes), loaded, tuple(self.args), params, tcb
         )
@@ -229,8 +235,10 @@ class Runner:
                 p.period,
             )
         )
-        yield Configure(sc, p.budget, p.period)
-        yield Bind(sc, tcb)
+        for invocation in (Configure(sc, p.budget, p.period), Bind(sc, tcb)):
+            result = yield invocation
+            if result is not None:  # the seL4 error of a refused invocation
+                raise Refused(f"{type(invocation).__name__}: {result}")
         return tcb
 
     def _launch(self, module: Module) -> Iterator[Any]:
@@ -259,7 +267,7 @@ class Runner:
         )
         inst.exit_is_fault = False
         seg = yield from Player(self.engine, k, tcb).play(
-            inst, "_start", (), deadline, MAX_RUN_TIME, 1
+            inst, "_start", (), deadline, self.settings.max_run_time, 1
         )
         module.exit_status = seg.exit_code if seg.trap is None else FAILED
         module.state = "exited"

@@ -14,7 +14,9 @@ from pathlib import Path
 from sporadic.description.entries import MAX_PRIORITY
 from sporadic.description.fields import FieldReader
 from sporadic.description.model import AgentSettings, Deploy, KernelSettings, SCParams
+from sporadic.units import MAX_PERIOD
 
+ARG_BYTES = 4092  # one SET_ARG's payload: a page less its header
 NAME = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 AGENT_FIELDS = {
     "guest_priority",
@@ -30,6 +32,7 @@ AGENT_FIELDS = {
     "module_budget",
     "module_period",
     "module_deadline",
+    "max_run_time",
     "max_priority",
     "max_utilisation",
     "max_module_size",
@@ -66,6 +69,7 @@ class AgentReader:
             module=self._sc(d, "module", base.module, loc),
             module_priority=self._prio(d, "module_priority", base.module_priority, loc),
             module_deadline=f.duration(d, "module_deadline", base.module_deadline, loc),
+            max_run_time=self._cost(d, "max_run_time", base.max_run_time, loc),
             max_priority=self._prio(d, "max_priority", base.max_priority, loc),
             max_utilisation=self._ratio(d, loc),
             max_module_size=self._positive_size(d, "max_module_size", base.max_module_size, loc),
@@ -123,14 +127,17 @@ class AgentReader:
         args = f.get(d, "args", list, [], loc)
         if not all(isinstance(a, str) for a in args):
             f.error(loc, "args", loc[2], "args: a list of strings")
+        problem = args_problem(args)
+        if problem is not None:
+            f.error(loc, "args", loc[2], problem)
         prio = f.get(d, "priority", int, agent.module_priority, loc)
         if not 0 <= prio <= agent.max_priority:
             f.error(loc, "priority", loc[2], f"priority: {prio} is outside 0..{agent.max_priority}")
         budget = f.duration(d, "budget", agent.module.budget, loc)
         period = f.duration(d, "period", agent.module.period, loc)
-        problem = sc_problem(budget, period, agent, self.kernel.min_budget)
-        if problem is not None:
-            f.error(loc, problem[0], loc[2], problem[1])
+        sc = sc_problem(budget, period, agent, self.kernel.min_budget)
+        if sc is not None:
+            f.error(loc, sc[0], loc[2], sc[1])
         deadline = f.duration(d, "deadline", agent.module_deadline, loc)
         if deadline is not None and deadline <= 0:
             f.error(loc, "deadline", loc[2], "deadline: must be > 0")
@@ -200,6 +207,19 @@ class AgentReader:
         return float(value)
 
 
+def args_problem(args: list[str] | tuple[str, ...]) -> str | None:
+    """Why the page cannot carry these arguments whole (``SET_ARG`` takes one argument of up to
+    4092 bytes, and the module sees a C string), else None."""
+    for i, a in enumerate(args):
+        if "\0" in a:
+            return f"args: argument {i + 1} contains a NUL byte"
+        if len(a.encode()) > ARG_BYTES:
+            return (
+                f"args: argument {i + 1} is {len(a.encode())} bytes, above the page's {ARG_BYTES}"
+            )
+    return None
+
+
 def sc_problem(
     budget: int, period: int, agent: AgentSettings, min_budget: int
 ) -> tuple[str, str] | None:
@@ -207,6 +227,8 @@ def sc_problem(
     same rule for scripted deploys and for requests over the socket."""
     if budget < min_budget:
         return "budget", f"budget: {budget} ns is below MIN_BUDGET {min_budget} ns"
+    if period > MAX_PERIOD:
+        return "period", f"period: {period} ns is above the kernel's MAX_PERIOD {MAX_PERIOD} ns"
     if period < budget:
         return "budget", f"budget: {budget} ns exceeds the period {period} ns"
     if budget > agent.max_utilisation * period:
@@ -218,4 +240,4 @@ def sc_problem(
     return None
 
 
-__all__ = ["AGENT_FIELDS", "NAME", "AgentReader", "sc_problem"]
+__all__ = ["AGENT_FIELDS", "ARG_BYTES", "NAME", "AgentReader", "args_problem", "sc_problem"]

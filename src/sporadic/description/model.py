@@ -201,6 +201,7 @@ class AgentSettings:
     module: SCParams = SCParams(1_000_000, 10_000_000)  # a module's SC unless the request says
     module_priority: int = 20
     module_deadline: int | None = None
+    max_run_time: int = 60_000_000_000  # a module's CPU time before it is stopped (fuel)
     max_priority: int = 200
     max_utilisation: float = 0.5  # budget / period of one module
     max_module_size: int = 4 * 1024 * 1024

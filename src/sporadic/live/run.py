@@ -23,10 +23,11 @@ from sporadic.errors import SporadicError
 from sporadic.live.server import AgentServer
 from sporadic.simulation import Simulation
 from sporadic.traces.bus import RecordBus
+from sporadic.wasm.engine import interrupt_runs
 
 LOOPBACK = "127.0.0.1"
 TICK = 0.001  # s of wall time between slices when paced
-FREE_SLICE = 1_000_000  # ns of simulated time a slice at speed 0
+FREE_SLICE = 10_000_000  # ns of simulated time a slice at speed 0
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -114,6 +115,7 @@ class LiveRun:
         with self._listening:
             async for _ in signals:
                 self.stop.set()
+                interrupt_runs()  # a module in the middle of a long run traps now
 
     async def _loop(self) -> int:
         k, bus = self.sim.kernel, self.bus
@@ -134,7 +136,9 @@ class LiveRun:
                     continue
             else:
                 target = min(self.end, t + FREE_SLICE)
-            t = k.run(target)
+            # on a thread: a module computing for long keeps the server answering meanwhile;
+            # between two slices nothing else touches the kernel
+            t = await trio.to_thread.run_sync(k.run, target)
             await bus.publish()
             await trio.lowlevel.checkpoint()
         return t

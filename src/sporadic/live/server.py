@@ -27,11 +27,10 @@ from sporadic.agent.protocol import (
     event,
     ok,
     parse_request,
-    read_frames,
     send_frame,
 )
 from sporadic.agent.requests import ControlRequest, DeployRequest
-from sporadic.description.agent import sc_problem
+from sporadic.description.agent import args_problem, sc_problem
 from sporadic.errors import WasmError
 from sporadic.traces.bus import RecordBus
 
@@ -58,6 +57,52 @@ class ModuleLogs:
                 self.lines[self.names[r[2]]].append((r[1], r[3]))
 
 
+class Inbox:
+    """A connection's incoming requests. While a long answer is under way, ``watch`` keeps
+    reading: requests sent meanwhile wait here, and the end of the connection (or a malformed
+    frame) cancels the answer at once instead of when a send fails."""
+
+    def __init__(self, stream: trio.abc.Stream, decoder: FrameDecoder) -> None:
+        self.stream = stream
+        self.decoder = decoder
+        self.pending: deque[dict[str, Any]] = deque()
+        self.closed = False
+        self.error: ProtocolError | None = None
+
+    async def _fill(self) -> bool:
+        """Read once; False at the end of the connection."""
+        data = await self.stream.receive_some(65536)
+        if not data:
+            self.closed = True
+            self.decoder.eof()
+            return False
+        self.pending.extend(self.decoder.feed(data))
+        return True
+
+    async def next(self) -> dict[str, Any] | None:
+        """The next request, or None once the client has closed the connection."""
+        self.check()
+        while not self.pending:
+            if self.closed or not await self._fill():
+                return None
+        return self.pending.popleft()
+
+    async def watch(self, scope: trio.CancelScope) -> None:
+        try:
+            while await self._fill():
+                pass
+        except ProtocolError as e:
+            self.error = e
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            self.closed = True
+        scope.cancel()
+
+    def check(self) -> None:
+        """Raise what ``watch`` found wrong with the connection."""
+        if self.error is not None:
+            raise self.error
+
+
 class AgentServer:
     """Serves one run's agent. ``status()`` describes the run for the ``status`` request."""
 
@@ -81,10 +126,10 @@ class AgentServer:
     async def handle(self, stream: trio.abc.Stream) -> None:
         """One connection, until the client closes it or sends a malformed frame."""
         self.clients += 1
-        decoder = FrameDecoder(self.settings.max_frame, MAX_ITEMS)
+        inbox = Inbox(stream, FrameDecoder(self.settings.max_frame, MAX_ITEMS))
         authed = self.token is None
         try:
-            async for msg in read_frames(stream, decoder):
+            while (msg := await inbox.next()) is not None:
                 try:
                     req = parse_request(msg)
                 except ProtocolError as e:
@@ -100,7 +145,7 @@ class AgentServer:
                     authed = True
                     await send_frame(stream, ok(req.id))
                     continue
-                await self._dispatch(stream, req)
+                await self._dispatch(inbox, req)
         except ProtocolError as e:
             self.malformed += 1
             with trio.move_on_after(1):
@@ -112,14 +157,24 @@ class AgentServer:
             with trio.move_on_after(1):
                 await stream.aclose()
 
-    async def _dispatch(self, stream: trio.abc.Stream, req: Request) -> None:
-        op, f = req.op, req.fields
+    async def _dispatch(self, inbox: Inbox, req: Request) -> None:
+        """Answer one request. One that waits on the run (a deploy, start, stop, subscribe)
+        keeps reading the connection meanwhile, so a client that leaves is noticed at once."""
+        stream, op, f = inbox.stream, req.op, req.fields
+        if op in ("deploy", "start", "stop", "undeploy", "subscribe"):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(inbox.watch, nursery.cancel_scope)
+                if op == "deploy":
+                    await self._deploy(stream, req)
+                elif op == "subscribe":
+                    await self._subscribe(stream, req)
+                else:
+                    await self._control(stream, req)
+                nursery.cancel_scope.cancel()
+            inbox.check()
+            return
         if op == "auth":
             await send_frame(stream, ok(req.id))
-        elif op == "deploy":
-            await self._deploy(stream, req)
-        elif op in ("start", "stop", "undeploy"):
-            await self._control(stream, req)
         elif op == "list":
             await send_frame(stream, ok(req.id, modules=self.modules()))
         elif op == "status":
@@ -127,11 +182,9 @@ class AgentServer:
         elif op == "logs":
             lines = self.logs.lines.get(f["name"])
             if lines is None:
-                await send_frame(stream, error(req.id, f"no module called {f['name']!r}"))
+                await send_frame(stream, error(req.id, f"logs: no module called {f['name']!r}"))
             else:
                 await send_frame(stream, ok(req.id, lines=[[t, s] for t, s in lines]))
-        else:
-            await self._subscribe(stream, req)
 
     def modules(self) -> list[dict[str, Any]]:
         out = []
@@ -171,6 +224,9 @@ class AgentServer:
         problem = sc_problem(budget, period, s, self.agent.kernel.min_budget)
         if problem is not None:
             raise ProtocolError(f"deploy: {problem[1]}")
+        bad_args = args_problem(f["args"])
+        if bad_args is not None:
+            raise ProtocolError(f"deploy: {bad_args}")
         try:
             loaded = self.agent.runner.engine.load_bytes(data, Path(f"{f['name']}.wasm"))
         except WasmError as e:
@@ -227,8 +283,14 @@ class AgentServer:
                         if not follow or not start:
                             await send_frame(stream, ok(req.id, name=name, thread=thread, t=r[1]))
                             return
-                    if phase == "exit" and info.get("thread") == thread:
+                    if info.get("thread") != thread or thread is None:
+                        continue
+                    if phase == "exit":
                         await send_frame(stream, ok(req.id, name=name, status=info["status"]))
+                        return
+                    if phase in ("stop", "undeploy"):
+                        message = f"deploy: {name} was stopped before it exited"
+                        await send_frame(stream, error(req.id, message))
                         return
         except (trio.EndOfChannel, trio.ClosedResourceError):
             await send_frame(stream, error(req.id, "the run ended before the deploy finished"))

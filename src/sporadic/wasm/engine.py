@@ -60,8 +60,15 @@ def _shared_engine() -> wasmtime.Engine:
     if _ENGINE is None:
         config = wasmtime.Config()
         config.consume_fuel = True
+        config.epoch_interruption = True  # interrupt_runs() can stop a module mid-run
         _ENGINE = wasmtime.Engine(config)
     return _ENGINE
+
+
+def interrupt_runs() -> None:
+    """Make every module running now (on any thread) trap at its next loop or call: a served
+    run that is told to stop must not wait for a long module to finish."""
+    _shared_engine().increment_epoch()
 
 
 class WasmEngine:
@@ -176,4 +183,4 @@ class LoadedModule:
         return twin
 
 
-__all__ = ["LoadedModule", "WasmEngine"]
+__all__ = ["LoadedModule", "WasmEngine", "interrupt_runs"]

@@ -107,6 +107,7 @@ class WasmInstance:
         self.loaded = loaded
         self.store = store = wasmtime.Store(loaded.engine.engine)
         store.set_limits(memory_size=memory_limit, table_elements=table_limit)
+        store.set_epoch_deadline(1)  # runs until interrupt_runs(), never on its own
         wasi = wasmtime.WasiConfig()
         wasi.argv = argv
         store.set_wasi(wasi)
@@ -288,6 +289,7 @@ def _trap_message(e: wasmtime.Trap) -> str:
     code = e.trap_code
     names = {
         wasmtime.TrapCode.OUT_OF_FUEL: "fuel exhausted (the job's allowance ran out)",
+        wasmtime.TrapCode.INTERRUPT: "interrupted (the run was stopped)",
         wasmtime.TrapCode.UNREACHABLE: "unreachable executed",
         wasmtime.TrapCode.MEMORY_OUT_OF_BOUNDS: "out of bounds memory access",
         wasmtime.TrapCode.STACK_OVERFLOW: "call stack exhausted",
