@@ -158,3 +158,25 @@ def test_with_a_token_a_client_must_give_it_first(tmp_path: Path) -> None:
     finally:
         server.process.send_signal(signal.SIGINT)
         assert server.process.wait(10) == 0
+
+
+async def test_a_subscriber_sees_the_records_of_a_deploy_as_they_happen(
+    live_server: LiveServer,
+) -> None:
+    """``subscribe`` to log and deploy records, then deploy hello: the stream carries the
+    module's line and its deploy phases, in order."""
+    from sporadic.live.client import Connection
+
+    watcher = await Connection.open(live_server.address)
+    await watcher.call("subscribe", kinds=["log", "deploy"])
+    await emit(live_server, str(WASM / "hello.wasm"))
+    seen: list[tuple] = []
+    with trio.fail_after(30):
+        while not any(r[0] == 26 and r[3] == "exit" for r in seen):
+            msg = await watcher.receive()
+            assert msg["event"] == "records" and msg["missed"] == 0
+            seen += [tuple(r) for r in msg["records"]]
+    await watcher.aclose()
+    phases = [r[3] for r in seen if r[0] == 26 and r[3] != "chunk"]
+    assert phases == ["request", "uploaded", "instantiate", "start", "exit"]
+    assert [r[3] for r in seen if r[0] == 16] == ["Hello, world!"]
