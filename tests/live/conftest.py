@@ -80,6 +80,7 @@ def start_server(
     *,
     description: str | None = None,
     speed: str = SPEED,
+    options: tuple[str, ...] = (),
 ) -> LiveServer:
     """Start a served run in ``directory`` and return once it accepts connections: of
     DESCRIPTION plus ``agent`` lines in its ``[agent]``, or of the TOML text ``description``."""
@@ -90,7 +91,7 @@ def start_server(
     desc.write_text(description)
     trace = directory / "live.trace"
     command = [sys.executable, "-m", "sporadic", "run", str(desc), "-o", str(trace)]
-    command += ["--listen", "127.0.0.1:0", "--speed", speed]
+    command += ["--listen", "127.0.0.1:0", "--speed", speed, *options]
     process = subprocess.Popen(
         command,
         cwd=directory,

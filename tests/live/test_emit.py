@@ -14,7 +14,7 @@ import trio
 from sporadic.traces.deploys import compare_deploys
 from sporadic.traces.summary import summarise
 from tests.helpers import ROOT
-from tests.live.conftest import LiveServer, stop_server
+from tests.live.conftest import LiveServer, start_server, stop_server
 
 WASM = ROOT / "examples" / "wasm"
 
@@ -63,16 +63,13 @@ def test_a_hot_deploy_over_the_socket_leaves_the_1khz_loop_its_deadlines(tmp_pat
     """examples/deploy/deploy.toml served for real: the scripted deploy at 100 ms and big.wasm
     (1.4 MB) emitted over the socket; the budgeted runner leaves the loop every deadline in
     both windows."""
-    desc = tmp_path / "deploy.toml"
-    desc.write_text(
+    description = (
         (ROOT / "examples" / "deploy" / "deploy.toml")
         .read_text()
         .replace('"../wasm/big.wasm"', repr(str(WASM / "big.wasm")))
         .replace('duration = "300ms"', 'duration = "600s"')
     )
-    trace = tmp_path / "served.trace"
-    command = [sys.executable, "-m", "sporadic", "run", str(desc), "-o", str(trace)]
-    server = _spawn([*command, "--listen", "127.0.0.1:0", "--speed", "1"], trace, tmp_path)
+    server = start_server(tmp_path, description=description, speed="1")
     try:
         status, out, err = trio.run(emit, server, str(WASM / "big.wasm"))
         assert (status, out, err) == (0, "1400000 bytes of payload, checksum 6\n", "")
@@ -88,33 +85,6 @@ def test_a_hot_deploy_over_the_socket_leaves_the_1khz_loop_its_deadlines(tmp_pat
         ("script", 1_418_307, 0),
         ("socket", 1_418_307, 0),
     ]
-
-
-def _spawn(command: list[str], trace: Path, directory: Path) -> LiveServer:
-    import threading
-    import time
-
-    from tests.live.conftest import _pump
-
-    process = subprocess.Popen(
-        command, cwd=directory, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    server = LiveServer(process, trace)
-    listening = threading.Event()
-    server.readers = [
-        threading.Thread(target=_pump, args=(process.stdout, server.stdout, None), daemon=True),
-        threading.Thread(
-            target=_pump, args=(process.stderr, server.stderr, listening), daemon=True
-        ),
-    ]
-    for reader in server.readers:
-        reader.start()
-    deadline = time.monotonic() + 20
-    while not listening.wait(0.05):
-        assert process.poll() is None and time.monotonic() < deadline, server.stderr_text()
-    host, _, port = server.stderr[0].split()[-1].rpartition(":")
-    server.host, server.port = host, int(port)
-    return server
 
 
 def test_listening_beyond_loopback_without_a_token_is_refused(tmp_path: Path) -> None:
@@ -135,14 +105,14 @@ def test_listening_beyond_loopback_without_a_token_is_refused(tmp_path: Path) ->
 
 
 def test_with_a_token_a_client_must_give_it_first(tmp_path: Path) -> None:
-    desc = tmp_path / "d.toml"
-    desc.write_text('[system]\nduration = "600s"\n[agent]\n')
     token = tmp_path / "token"
     token.write_text("s3cret\n")
-    trace = tmp_path / "d.trace"
-    command = [sys.executable, "-m", "sporadic", "run", str(desc), "-o", str(trace)]
-    command += ["--listen", "127.0.0.1:0", "--speed", "1", "--token-file", str(token)]
-    server = _spawn(command, trace, tmp_path)
+    server = start_server(
+        tmp_path,
+        description='[system]\nduration = "600s"\n[agent]\n',
+        speed="1",
+        options=("--token-file", str(token)),
+    )
     try:
         env = {k: v for k, v in os.environ.items() if k != "SPORADIC_TOKEN"}
         hello = str(WASM / "hello.wasm")
