@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench validate lint format clean
+.PHONY: demo test bench validate fuzz lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -31,6 +31,12 @@ bench: $(STAMP)
 # timelines and checks the simulator against them (docs/validation.md says what to install).
 validate: $(STAMP)
 	$(BIN)/python -m sporadic.validation.corpus tests/validation/scenarios
+
+# The hostile-input fuzzers of tests/fuzz, far longer than `make test` runs them (tens of
+# minutes): traces cut and flipped, TOML and Microkit mutations, WebAssembly host-call arguments.
+FUZZ_EXAMPLES ?= 20000
+fuzz: $(STAMP)
+	SPORADIC_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/fuzz -q -p no:cacheprovider -s
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check src tests bench
