@@ -166,10 +166,11 @@ ends = [ {{ pd = "client", id = 0, pp = true }}, {{ pd = "clock", id = 0 }} ]
     (mark,) = records(sim, ev.MARK, ids["client"])
     (reply,) = records(sim, ev.IPC_REPLY)
     # clock's empty init: 1 fuel, 0..1ns. The client computes 30us and calls at 30 001ns;
-    # the loop costs 8 003 fuel (8 003ns at 1000 fuel/us), so now() answers 38 004, and the
-    # two instructions after it end the call at 38 006.
-    assert mark[4] == 38_004
-    assert reply[1] == 38_006
+    # the loop costs 8 003 fuel (8 003ns at 1000 fuel/us) and now() itself 1 000 (a suspending
+    # host call's cost), so now() answers 39 004, and the two instructions after it end the
+    # call at 39 006.
+    assert mark[4] == 39_004
+    assert reply[1] == 39_006
 
 
 def test_traps_are_faults_and_the_simulation_goes_on(tmp_path: Path) -> None:
@@ -392,11 +393,12 @@ def test_no_module_thread_outlives_the_run(tmp_path: Path) -> None:
     must not leave that thread behind."""
     import threading
 
-    text = _reactors(tmp_path).replace('duration = "60ms"', 'duration = "120ns"')
+    text = _reactors(tmp_path).replace('duration = "60ms"', 'duration = "1120ns"')
     sim, ids = simulate(text, tmp_path)
-    # the filter calls the store at 100 ns; the store is still serving it when the run ends
-    # at 120 ns, so the filter's module is suspended in ppcall
-    assert [r[1] for r in records(sim, ev.IPC_CALL, ids["filter"])] == [100]
+    # the filter calls the store at 1 100 ns (100 ns of work, then the call's own 1 000 units
+    # of fuel); the store is still serving it when the run ends at 1 120 ns, so the filter's
+    # module is suspended in ppcall
+    assert [r[1] for r in records(sim, ev.IPC_CALL, ids["filter"])] == [1100]
     assert records(sim, ev.IPC_REPLY) == []
     assert not [t for t in threading.enumerate() if t.name == "wasm-module"]
 

@@ -22,6 +22,7 @@ from sporadic.kernel.notification import send_signal
 from sporadic.kernel.schedcontext import bind, configure
 from sporadic.system.builder import BuiltSystem
 from sporadic.system.kinds import GUEST, RUNNER
+from sporadic.wasm.engine import read_module
 
 AGENT_IRQ = 1 << 20  # after every partition's and PD's timer at the same instant
 
@@ -60,7 +61,7 @@ class Agent:
         for d in deploys:
             request = DeployRequest(
                 d.name,
-                Path(d.wasm).read_bytes(),
+                read_module(Path(d.wasm)),
                 d.args,
                 d.priority,
                 d.budget,

@@ -118,6 +118,7 @@ class ScriptReader:
                 if times is not None and (not isinstance(times, int) or times < 0):
                     raise ValueError("times must be a non-negative integer")
                 args["times"] = times
+                _check_loop_body(args["body"])
             elif op == "mark":
                 args["label"] = _str(v, "mark")
                 args["value"] = _int(item.get("value", 0), "value")
@@ -185,6 +186,23 @@ class ScriptReader:
         """Add ``name`` to ``names`` once, keeping the order of first use."""
         if name not in names:
             names.append(name)
+
+
+def _check_loop_body(body: tuple[Action, ...]) -> None:
+    """A loop must act each time round: one that does nothing would spin without ever
+    giving the kernel an action, where no livelock check can see it."""
+    if not body:
+        raise ValueError("an empty loop never lets time pass; give it at least one action")
+    if not _acts(body):
+        raise ValueError(
+            "its body does no action (every action in it is a loop run 0 times); "
+            "give it at least one action"
+        )
+
+
+def _acts(actions: tuple[Action, ...]) -> bool:
+    """Whether running ``actions`` gives the kernel at least one action."""
+    return any(a.op != "loop" or (a.args["times"] != 0 and _acts(a.args["body"])) for a in actions)
 
 
 def walk(actions: tuple[Action, ...]) -> Iterator[Action]:

@@ -17,6 +17,7 @@ import trio
 from sporadic.agent.protocol import FrameDecoder, read_frames, send_frame
 from sporadic.errors import SporadicError
 from sporadic.live.run import parse_address
+from sporadic.wasm.engine import read_module
 
 FAILED = 255  # the seed's -1: the deploy itself failed
 
@@ -68,10 +69,7 @@ async def emit(
     address: str, path: Path, args: list[str], token: str | None, out: TextIO = sys.stdout
 ) -> int:
     """Deploy ``path`` with ``args``, print its output as it comes, return its exit status."""
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise SporadicError(f"{path}: cannot read: {e.strerror}") from None
+    data = read_module(path)  # a regular file of at most 64 MiB, or a one-line error
     conn = await Connection.open(address, token)
     try:
         await conn.send("deploy", name=path.stem, module=data, args=args, follow=True)

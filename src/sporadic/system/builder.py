@@ -328,19 +328,28 @@ class BuiltSystem:
         self, rt: PartitionRuntime, spec: WasmSpec, badge: int
     ) -> Callable[[], Iterator[Any]]:
         """A WASI command as a periodic job: a fresh instance per job, ``_start`` to the end.
+        Its instantiation (a start function) is part of the job, and a fault of it too.
         A fault goes to ``spec.fault_handler`` (if any) with ``badge``, as a fault IPC would."""
         engine = self.wasm_engine()
         loaded = load_checked(engine, spec.path, "command", rt.tcb.name)
         argv = [Path(spec.path).name, *spec.args]
-        WasmInstance(loaded, argv, spec.memory, spec.tables)  # reject bad limits at load time
+        # reject bad limits, and a start function that traps or never ends, at load time
+        WasmInstance(loaded, argv, spec.memory, spec.tables, engine.fuel(spec.max_job_time))
         player = Player(engine, self.kernel, rt.tcb)
         handler_ep = self.fault_endpoints.get(spec.fault_handler) if spec.fault_handler else None
 
+        def make(fuel: int) -> WasmInstance:
+            return WasmInstance(loaded, argv, spec.memory, spec.tables, fuel)
+
         def job() -> Iterator[Any]:
             seq, _, deadline = rt.current
-            inst = WasmInstance(loaded, argv, spec.memory, spec.tables)
-            seg = yield from player.play(inst, "_start", (), deadline, spec.max_job_time, seq)
-            if seg.trap is not None:
+            inst = yield from player.instantiate(make, deadline, spec.max_job_time, seq)
+            faulted = inst is None
+            if inst is not None:
+                left = spec.max_job_time - engine.ns(inst.init_fuel_used)
+                seg = yield from player.play(inst, "_start", (), deadline, left, seq)
+                faulted = seg.trap is not None
+            if faulted:
                 rt.give_up(player.clock)
                 stop = spec.on_fault == "stop"
                 if handler_ep is not None:

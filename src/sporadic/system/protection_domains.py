@@ -44,6 +44,7 @@ from sporadic.kernel.syscalls import (
 from sporadic.system.jobs import JobLog
 from sporadic.system.kinds import MONITOR, PD
 from sporadic.wasm import LoadedModule, Player, WasmEngine, WasmInstance
+from sporadic.wasm.host import NUM_MRS
 
 PPC_BIT = 1 << 63
 CHANNEL_MASK = 0x3F
@@ -275,7 +276,9 @@ def _wasm_handlers(
     """Entry points of a reactor module: each handler run is one run of its export."""
     spec = p.wasm
     loaded = load_checked(engine, spec.path, "reactor", p.name)
-    inst = WasmInstance(loaded, [Path(spec.path).name, *spec.args], spec.memory, spec.tables)
+    argv = [Path(spec.path).name, *spec.args]
+    # instantiation (a start function, _initialize) gets max_job_time's fuel, at load time
+    inst = WasmInstance(loaded, argv, spec.memory, spec.tables, engine.fuel(spec.max_job_time))
     can_notify = {e.id for c in channels for e in (c.a, c.b) if e.pd == p.name and e.notify}
     can_call = {e.id for c in channels for e in (c.a, c.b) if e.pd == p.name and e.pp}
 
@@ -311,7 +314,7 @@ def _wasm_handlers(
         return True
 
     def protected(ch: int) -> Any:
-        words = tuple(rt.message.words)
+        words = tuple(rt.message.words)[:NUM_MRS]  # a longer message cannot grow the MRs
         inst.mrs[: len(words)] = list(words)
         return lambda: run("protected", (ch, len(words)))
 

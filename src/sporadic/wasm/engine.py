@@ -10,14 +10,18 @@ error naming the module, never a failure in the middle of a run.
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
 import wasmtime
 
 from sporadic.errors import WasmError
+from sporadic.wasm.output import RunOutput
 
 WASM_MAGIC = b"\0asm"
+MAX_MODULE_BYTES = 64 * 1024 * 1024  # a module file or deploy larger than this is refused
 HOST_MODULE = "sporadic"
 WASI_MODULE = "wasi_snapshot_preview1"
 I32, I64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
@@ -34,6 +38,32 @@ HOST_API: dict[str, tuple[list[wasmtime.ValType], list[wasmtime.ValType], bool]]
 }
 REACTOR_EXPORTS = {"init": ([], []), "notified": ([I32], [])}
 OPTIONAL_EXPORTS = {"protected": ([I32, I32], [I32])}
+
+
+def read_module(p: Path) -> bytes:
+    """The bytes of the module file ``p``: a regular file (a FIFO or a device would block or
+    never end) of at most ``MAX_MODULE_BYTES``, of which no more than one byte beyond is read."""
+    try:
+        if not stat.S_ISREG(os.stat(p).st_mode):
+            raise WasmError(f"{p}: not a regular file")
+        # opened without blocking and checked again: it may have been replaced since the stat
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(fd, "rb") as f:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise WasmError(f"{p}: not a regular file")
+            if st.st_size > MAX_MODULE_BYTES:
+                raise WasmError(_too_big(p, st.st_size))
+            data = f.read(MAX_MODULE_BYTES + 1)
+    except OSError as e:
+        raise WasmError(f"{p}: cannot read: {e.strerror}") from None
+    if len(data) > MAX_MODULE_BYTES:  # it grew since the stat
+        raise WasmError(_too_big(p, len(data)))
+    return data
+
+
+def _too_big(p: Path, size: int) -> str:
+    return f"{p}: {size} bytes, above the {MAX_MODULE_BYTES >> 20} MiB a module may have"
 
 
 def _sig(ft: wasmtime.FuncType) -> tuple[list[str], list[str]]:
@@ -80,6 +110,7 @@ class WasmEngine:
             raise ValueError("fuel_per_us must be > 0")
         self.engine = _shared_engine()
         self.fuel_per_us = fuel_per_us
+        self.output = RunOutput()  # the run's budget of log text, shared by all its modules
 
     def ns(self, fuel: int) -> int:
         """Simulated ns for ``fuel`` (the CPU model: ``fuel_per_us`` units per microsecond)."""
@@ -92,14 +123,12 @@ class WasmEngine:
     def load(self, path: str | Path) -> LoadedModule:
         """The module at ``path``, compiled and checked; a ``WasmError`` says what is wrong."""
         p = Path(path)
-        try:
-            data = p.read_bytes()
-        except OSError as e:
-            raise WasmError(f"{p}: cannot read: {e.strerror}") from None
-        return self.load_bytes(data, p)
+        return self.load_bytes(read_module(p), p)
 
     def load_bytes(self, data: bytes, p: Path) -> LoadedModule:
         """A module received as bytes (a deploy); ``p`` names it in errors."""
+        if len(data) > MAX_MODULE_BYTES:
+            raise WasmError(_too_big(p, len(data)))
         if not data.startswith(WASM_MAGIC):
             raise WasmError(f"{p}: not a WebAssembly module (no \\0asm header)")
         digest = hashlib.sha256(data).hexdigest()
@@ -183,4 +212,4 @@ class LoadedModule:
         return twin
 
 
-__all__ = ["LoadedModule", "WasmEngine", "interrupt_runs"]
+__all__ = ["MAX_MODULE_BYTES", "LoadedModule", "WasmEngine", "interrupt_runs", "read_module"]

@@ -6,17 +6,20 @@ only send (``notify``, ``log``, writes to stdout) are recorded with the fuel con
 replayed in simulated time: ``Compute(ns(fuel))`` then the effect. Calls that return what others
 did (``ppcall``, ``now``, ``yield``) suspend the module until simulated time reaches that point:
 the module then runs on a ``Worker`` thread that hands each such call to the kernel's loop and
-waits for the answer. A module that imports none of them runs on the kernel's own thread.
+waits for the answer. Each of them costs ``HOST_CALL_FUEL`` units of fuel, as a kernel entry
+would, so that a module looping on one makes simulated time pass. A module that imports none of
+them runs on the kernel's own thread.
 
 Every run has a fuel cap: what the job can still get before its deadline, or its maximum job
 time. A module that reaches it traps (out of fuel) at the simulated time the cap was reached;
-traps are faults with their message in the trace. Nothing a module does can stop the simulation.
+traps are faults with their message in the trace. Instantiation (a start function, and a
+reactor's ``_initialize``) has a fuel allowance too, ``init_fuel``. Nothing a module does can
+stop the simulation, and no error inside a host function escapes as anything but a fault.
 The ABI is in docs/wasm-abi.md.
 """
 
 from __future__ import annotations
 
-import ctypes
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,12 +28,16 @@ import wasmtime
 
 from sporadic.errors import WasmError
 from sporadic.wasm.engine import HOST_API, HOST_MODULE, I32, WASI_MODULE, LoadedModule
+from sporadic.wasm.host import NUM_MRS, WASI_OVERRIDES, ExitRequest, HostFunctions, HostTrap
+from sporadic.wasm.output import JobOutput
 from sporadic.wasm.worker import Abandoned, Worker
 
-NUM_MRS = 64
+HOST_CALL_FUEL = 1000  # what a suspending host call costs: 1 us at the default 1000 fuel/us
+DEFAULT_INIT_TIME = 1_000_000_000  # ns: instantiation's allowance when none is given
+OUT_OF_FUEL = "fuel exhausted (the job's allowance ran out)"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Effect:
     """Something a module did at ``fuel`` into its run: ``notify`` (channel), ``log`` (line)."""
 
@@ -54,10 +61,21 @@ class Segment:
     exit_code: int = 0  # a WASI command's status: 0 when _start returns, else proc_exit's
 
 
+class InstantiateError(WasmError):
+    """Instantiation failed (the start function or ``_initialize`` trapped, ran out of its
+    fuel, or made a call it may not): ``fault`` says why without naming the module, as a
+    run-time fault does, and ``fuel`` is what it used."""
+
+    def __init__(self, path: Any, fault: str, fuel: int) -> None:
+        super().__init__(f"{path}: {fault}")
+        self.fault = fault
+        self.fuel = fuel
+
+
 class _Linked:
-    """A compiled module linked once to WASI, our fd_write and the host API, import resolution
-    done (``InstancePre``). Every instance of the module shares it, so its host functions call
-    ``running``: the instance executing right now."""
+    """A compiled module linked once to WASI, our WASI functions and the host API, import
+    resolution done (``InstancePre``). Every instance of the module shares it, so its host
+    functions call ``running``: the instance executing right now."""
 
     def __init__(self, loaded: LoadedModule) -> None:
         self.running: WasmInstance | None = None
@@ -65,23 +83,23 @@ class _Linked:
         linker.define_wasi()
         linker.allow_shadowing = True
         for name, (params, results, _suspends) in HOST_API.items():
-            linker.define_func(
-                HOST_MODULE,
-                name,
-                wasmtime.FuncType(params, results),
-                self._dispatch(f"_host_{name}"),
-            )
-        linker.define_func(
-            WASI_MODULE,
-            "fd_write",
-            wasmtime.FuncType([I32, I32, I32, I32], [I32]),
-            self._dispatch("_wasi_fd_write"),
-        )
+            func_type = wasmtime.FuncType(params, results)
+            linker.define_func(HOST_MODULE, name, func_type, self._dispatch(f"_host_{name}"))
+        for name, (params, results, method) in WASI_OVERRIDES.items():
+            func_type = wasmtime.FuncType([I32] * params, [I32] * results)
+            linker.define_func(WASI_MODULE, name, func_type, self._dispatch(method))
         self.pre = linker.instantiate_pre(loaded.module)
 
     def _dispatch(self, method: str) -> Any:
+        name = method.split("_", 2)[-1]
+
         def host(*args: Any) -> Any:
-            return getattr(self.running, method)(*args)
+            try:
+                return getattr(self.running, method)(*args)
+            except (HostTrap, ExitRequest, Abandoned):
+                raise
+            except Exception as e:  # a bug of ours must still be a fault of this job only
+                raise HostTrap(f"{name}: host error: {type(e).__name__}: {e}") from None
 
         return host
 
@@ -97,12 +115,21 @@ def _linked(loaded: LoadedModule) -> _Linked:
     return linked
 
 
-class WasmInstance:
+class WasmInstance(HostFunctions):
     """One instance with its store, its WASI (argv only: no directories, no environment) and
-    the host API. ``call`` runs an export and yields ``Segment``s."""
+    the host API. ``call`` runs an export and yields ``Segment``s.
+
+    Instantiating runs the module's start function and a reactor's ``_initialize`` with at
+    most ``init_fuel`` units of fuel (the fuel of ``DEFAULT_INIT_TIME`` if not given);
+    ``init_fuel_used`` is what they used. A failure is an ``InstantiateError``."""
 
     def __init__(
-        self, loaded: LoadedModule, argv: list[str], memory_limit: int, table_limit: int
+        self,
+        loaded: LoadedModule,
+        argv: list[str],
+        memory_limit: int,
+        table_limit: int,
+        init_fuel: int | None = None,
     ) -> None:
         self.loaded = loaded
         self.store = store = wasmtime.Store(loaded.engine.engine)
@@ -112,36 +139,45 @@ class WasmInstance:
         wasi.argv = argv
         store.set_wasi(wasi)
         self.mrs = [0] * NUM_MRS
+        self.memory = None
         self._effects: list[Effect] = []
-        self._cap = 0
         self._mark = 0  # the fuel at which the current segment started
-        self._pending = {1: bytearray(), 2: bytearray()}
+        self._out = JobOutput()
+        self._notifies = 0
         self._worker: Worker | None = None
         self.exit_is_fault = True  # a job's non-zero exit is a fault; a deployed module's is not
-        store.set_fuel(1 << 62)
+        if init_fuel is None:
+            init_fuel = loaded.engine.fuel(DEFAULT_INIT_TIME)
+        store.set_fuel(init_fuel)
+        self._cap = init_fuel
         try:
             self._link = _linked(loaded)
-            self._link.running = self
-            instance = self._link.pre.instantiate(store)
-        except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
-            first = str(e).strip().splitlines()[0]
-            raise WasmError(f"{loaded.path}: cannot instantiate: {first}") from None
+        except wasmtime.WasmtimeError as e:
+            raise InstantiateError(loaded.path, f"cannot instantiate: {_first(e)}", 0) from None
+        self._link.running = self
+        instance = self._init_step("cannot instantiate", self._link.pre.instantiate, store)
         self.exports = instance.exports(store)
         memory = self.exports.get("memory")
         self.memory = memory if isinstance(memory, wasmtime.Memory) else None
         if loaded.kind == "reactor" and "_initialize" in self.exports:
             # the WASI reactor rule: run the C constructors before any entry point
-            try:
-                self.exports["_initialize"](store)
-            except (wasmtime.Trap, wasmtime.WasmtimeError) as e:
-                first = str(e).strip().splitlines()[0]
-                raise WasmError(f"{loaded.path}: _initialize failed: {first}") from None
+            self._init_step("_initialize failed", self.exports["_initialize"], store)
+        self.init_fuel_used = self._used()
+        self._effects = []  # output during instantiation is not part of any job
+        self._out = JobOutput()
 
-    def _read(self, ptr: int, length: int) -> bytes:
-        mem = self.memory
-        if mem is None or ptr < 0 or ptr + length > mem.data_len(self.store):
-            return b""
-        return ctypes.string_at(ctypes.addressof(mem.data_ptr(self.store).contents) + ptr, length)
+    def _init_step(self, what: str, step: Any, *args: Any) -> Any:
+        """Run one step of instantiation; its failure is an ``InstantiateError``."""
+        try:
+            return step(*args)
+        except Exception as e:
+            if isinstance(e, wasmtime.Trap) and e.trap_code == wasmtime.TrapCode.OUT_OF_FUEL:
+                why = f"fuel exhausted (instantiation's allowance of {self._cap} units ran out)"
+            elif isinstance(e, ExitRequest):
+                why = f"proc_exit({e.code}) during instantiation"
+            else:
+                why = _failure(e)
+            raise InstantiateError(self.loaded.path, f"{what}: {why}", self._used()) from None
 
     # -- fuel bookkeeping
 
@@ -151,36 +187,16 @@ class WasmInstance:
     def _record(self, kind: str, value: Any) -> None:
         self._effects.append(Effect(self._used(), kind, value))
 
-    # -- host API (runs on whichever thread runs the module)
-
-    def _host_notify(self, ch: int) -> None:
-        self._record("notify", ch)
-
-    def _host_log(self, ptr: int, length: int) -> None:
-        data = self._read(ptr, max(0, length))
-        self._record("log", data.decode("utf-8", "replace"))
-
-    def _host_mr_get(self, i: int) -> int:
-        return self.mrs[i] if 0 <= i < NUM_MRS else 0
-
-    def _host_mr_set(self, i: int, v: int) -> None:
-        if 0 <= i < NUM_MRS:
-            self.mrs[i] = v
-
-    def _host_ppcall(self, ch: int, count: int) -> int:
-        return self._suspend("ppcall", (ch, max(0, min(count, NUM_MRS))))
-
-    def _host_now(self) -> int:
-        return self._suspend("now", None)
-
-    def _host_yield(self) -> None:
-        self._suspend("yield", None)
-
     def _suspend(self, kind: str, value: Any) -> Any:
-        """Give the kernel a segment ending in this call; wait for ``(answer, new_cap)``."""
+        """Pay for the call, give the kernel a segment ending in it, and wait for
+        ``(answer, new_cap)``."""
         worker = self._worker
-        if worker is None:  # pragma: no cover - suspending modules always run on a worker
-            raise RuntimeError("a suspending host call outside a worker")
+        if worker is None:  # only instantiation runs a suspending module off a worker
+            raise HostTrap(f"a suspending host call ({kind}) during instantiation")
+        left = self.store.get_fuel()
+        if left < HOST_CALL_FUEL:
+            raise HostTrap(OUT_OF_FUEL, out_of_fuel=True)
+        self.store.set_fuel(left - HOST_CALL_FUEL)
         used = self._used()
         seg = Segment(self._mark, used, self._effects, (kind, value))
         self._effects = []
@@ -192,44 +208,6 @@ class WasmInstance:
         self._cap = used + new_cap
         self.store.set_fuel(new_cap)
         return answer
-
-    def _wasi_fd_write(self, fd: int, iovs: int, n: int, nwritten: int) -> int:
-        """WASI's fd_write, ours so that each stdout/stderr line is stamped with its fuel.
-        Reads guest memory through one raw pointer (wasmtime-py's per-call reads are slow)."""
-        mem = self.memory
-        if mem is None:
-            return 8  # EBADF: no memory to write from
-        size = mem.data_len(self.store)
-        base = ctypes.addressof(mem.data_ptr(self.store).contents)
-        if iovs < 0 or iovs + 8 * n > size:
-            return 21  # EFAULT
-        vec = ctypes.string_at(base + iovs, 8 * n)
-        total = 0
-        buf = self._pending.get(fd)
-        for k in range(n):
-            ptr = int.from_bytes(vec[8 * k : 8 * k + 4], "little")
-            length = int.from_bytes(vec[8 * k + 4 : 8 * k + 8], "little")
-            if ptr + length > size:
-                return 21
-            total += length
-            if buf is not None:
-                buf += ctypes.string_at(base + ptr, length)
-        if buf is not None:
-            while True:
-                cut = buf.find(b"\n")
-                if cut < 0:
-                    break
-                self._record("log", bytes(buf[:cut]).decode("utf-8", "replace"))
-                del buf[: cut + 1]
-        if 0 <= nwritten <= size - 4:
-            ctypes.memmove(base + nwritten, total.to_bytes(4, "little"), 4)
-        return 0
-
-    def _flush_output(self) -> None:
-        for buf in self._pending.values():
-            if buf:
-                self._record("log", bytes(buf).decode("utf-8", "replace"))
-                buf.clear()
 
     # -- running exports
 
@@ -255,25 +233,26 @@ class WasmInstance:
             self._worker = None
 
     def _run(self, func: Any, args: tuple[int, ...], cap: int) -> Segment:
-        """Run to the end or a trap (on whichever thread calls it); its last segment."""
+        """Run to the end or a trap (on whichever thread calls it); its last segment. Every
+        error ends here as the run's trap: none escapes, none is left on a worker thread."""
         self._link.running = self
         self._cap = cap
         self._effects = []
+        self._out = JobOutput()
+        self._notifies = 0
         self.store.set_fuel(cap)
         seg = Segment(0, 0)
         try:
             seg.result = func(self.store, *args)
-        except wasmtime.ExitTrap as e:
+        except ExitRequest as e:
             seg.exit_code = e.code
             if e.code != 0 and self.exit_is_fault:
                 seg.trap = f"exit code {e.code}"
-        except wasmtime.Trap as e:
-            seg.out_of_fuel = e.trap_code == wasmtime.TrapCode.OUT_OF_FUEL
-            seg.trap = _trap_message(e)
-        except wasmtime.WasmtimeError as e:
-            seg.trap = str(e).strip().splitlines()[0]
         except Abandoned:
             seg.trap = "abandoned"
+        except Exception as e:
+            seg.out_of_fuel = _out_of_fuel(e)
+            seg.trap = _failure(e)
         self._flush_output()
         seg.fuel_start = self._mark
         seg.fuel_end = self._cap if seg.out_of_fuel else self._used()
@@ -283,23 +262,44 @@ class WasmInstance:
         return seg
 
 
-def _trap_message(e: wasmtime.Trap) -> str:
-    """The fault message of a trap: a fixed wording for the common trap codes, so that a trace
-    does not depend on how a wasmtime version words them; wasmtime's first line otherwise."""
-    code = e.trap_code
-    names = {
-        wasmtime.TrapCode.OUT_OF_FUEL: "fuel exhausted (the job's allowance ran out)",
-        wasmtime.TrapCode.INTERRUPT: "interrupted (the run was stopped)",
-        wasmtime.TrapCode.UNREACHABLE: "unreachable executed",
-        wasmtime.TrapCode.MEMORY_OUT_OF_BOUNDS: "out of bounds memory access",
-        wasmtime.TrapCode.STACK_OVERFLOW: "call stack exhausted",
-        wasmtime.TrapCode.INTEGER_DIVISION_BY_ZERO: "integer divide by zero",
-        wasmtime.TrapCode.INDIRECT_CALL_TO_NULL: "indirect call to null",
-        wasmtime.TrapCode.TABLE_OUT_OF_BOUNDS: "undefined element: out of bounds table access",
-    }
-    if code in names:
-        return names[code]
-    return str(e).strip().splitlines()[0]
+def _out_of_fuel(e: Exception) -> bool:
+    if isinstance(e, HostTrap):
+        return e.out_of_fuel
+    return isinstance(e, wasmtime.Trap) and e.trap_code == wasmtime.TrapCode.OUT_OF_FUEL
 
 
-__all__ = ["Effect", "Segment", "WasmInstance"]
+def _first(e: Exception) -> str:
+    """The line of a wasmtime error that says what happened: the first one, or the cause when
+    the first is only "error while executing at wasm backtrace:"."""
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    if "Caused by:" in lines[:-1]:
+        return lines[lines.index("Caused by:") + 1]
+    return lines[0] if lines else type(e).__name__
+
+
+TRAP_MESSAGES = {
+    wasmtime.TrapCode.OUT_OF_FUEL: OUT_OF_FUEL,
+    wasmtime.TrapCode.INTERRUPT: "interrupted (the run was stopped)",
+    wasmtime.TrapCode.UNREACHABLE: "unreachable executed",
+    wasmtime.TrapCode.MEMORY_OUT_OF_BOUNDS: "out of bounds memory access",
+    wasmtime.TrapCode.STACK_OVERFLOW: "call stack exhausted",
+    wasmtime.TrapCode.INTEGER_DIVISION_BY_ZERO: "integer divide by zero",
+    wasmtime.TrapCode.INDIRECT_CALL_TO_NULL: "indirect call to null",
+    wasmtime.TrapCode.TABLE_OUT_OF_BOUNDS: "undefined element: out of bounds table access",
+}
+
+
+def _failure(e: Exception) -> str:
+    """The fault message of a failed run: a fixed wording for the common trap codes, so that
+    a trace does not depend on how a wasmtime version words them; a host function's refusal;
+    wasmtime's own words otherwise."""
+    if isinstance(e, HostTrap):
+        return e.message
+    if isinstance(e, wasmtime.Trap) and e.trap_code in TRAP_MESSAGES:
+        return TRAP_MESSAGES[e.trap_code]
+    if isinstance(e, wasmtime.WasmtimeError):
+        return _first(e)
+    return f"host error: {type(e).__name__}: {e}"
+
+
+__all__ = ["HOST_CALL_FUEL", "Effect", "InstantiateError", "Segment", "WasmInstance"]

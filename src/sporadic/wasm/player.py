@@ -5,7 +5,7 @@ the fuel between two effects, then the effect itself at that simulated time; at 
 call it performs the call (a ``Call`` for ``ppcall``, a clock read for ``now``, a ``Yield``) and
 hands the answer back to the module, together with a fresh fuel cap: what the job can still get
 at that moment. A run that exhausts its cap or traps is a fault, recorded at the simulated time
-it happened.
+it happened. Log lines go through the run's budget of log text (``RunOutput``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from sporadic import records as ev
 from sporadic.kernel.objects import TCB, Message
 from sporadic.kernel.syscalls import INF, Compute, Yield
 from sporadic.wasm.engine import WasmEngine
-from sporadic.wasm.instance import WasmInstance
+from sporadic.wasm.host import NUM_MRS
+from sporadic.wasm.instance import InstantiateError, WasmInstance
 
 
 class Player:
@@ -45,6 +46,35 @@ class Player:
         """Simulated now: the generator only runs when the kernel steps this thread."""
         return self.kernel.hw
 
+    def allowance(self, deadline: int, max_job_time: int, used_fuel: int = 0) -> int:
+        """The fuel a job can still have now, ``used_fuel`` into it: up to its deadline, or
+        its maximum job time if that comes first."""
+        left = max_job_time - self.engine.ns(used_fuel)
+        if deadline < INF:
+            left = min(left, deadline - self.clock)
+        return self.engine.fuel(max(0, left))
+
+    def instantiate(
+        self,
+        make: Callable[[int], WasmInstance],
+        deadline: int,
+        max_job_time: int,
+        job: int,
+    ) -> Iterator[Any]:
+        """Make a job's instance with ``make(init_fuel)``, the job's allowance, and charge
+        the fuel its start function used as the job's CPU time; its value is the instance, or
+        None when instantiation failed, which is a fault of the job."""
+        try:
+            inst = make(self.allowance(deadline, max_job_time))
+        except InstantiateError as e:
+            if self.engine.ns(e.fuel):
+                yield Compute(self.engine.ns(e.fuel))
+            self.kernel.sink((ev.FAULT, self.clock, self.tcb.id, job, e.fault))
+            return None
+        if self.engine.ns(inst.init_fuel_used):
+            yield Compute(self.engine.ns(inst.init_fuel_used))
+        return inst
+
     def play(
         self,
         inst: WasmInstance,
@@ -55,18 +85,11 @@ class Player:
         job: int,
     ) -> Iterator[Any]:
         """Yield the actions of one run; its value (StopIteration) is the final segment."""
-        engine = self.engine
-        ns = engine.ns
+        ns = self.engine.ns
         sink = self.kernel.sink
         tid = self.tcb.id
-
-        def cap_at(t: int, used_fuel: int) -> int:
-            left = max_job_time - ns(used_fuel)
-            if deadline < INF:
-                left = min(left, deadline - t)
-            return engine.fuel(max(0, left))
-
-        runs = inst.call(export, args, cap_at(self.clock, 0))
+        output = self.engine.output
+        runs = inst.call(export, args, self.allowance(deadline, max_job_time))
         seg = next(runs)
         while True:
             prev = seg.fuel_start
@@ -76,7 +99,9 @@ class Player:
                     yield Compute(delta)
                 prev = e.fuel
                 if e.kind == "log":
-                    sink((ev.LOG, self.clock, tid, e.value))
+                    line = output.admit(tid, e.value)
+                    if line is not None:
+                        sink((ev.LOG, self.clock, tid, line))
                 elif e.kind == "notify" and self.notify is not None:
                     action = self.notify(e.value)
                     if action is not None:
@@ -101,7 +126,7 @@ class Player:
                     answer = 0
                 else:
                     reply = yield action
-                    words = reply.words if isinstance(reply, Message) else ()
+                    words = reply.words[:NUM_MRS] if isinstance(reply, Message) else ()
                     inst.mrs[: len(words)] = list(words)
                     answer = len(words)
-            seg = runs.send((answer, cap_at(self.clock, seg.fuel_end)))
+            seg = runs.send((answer, self.allowance(deadline, max_job_time, seg.fuel_end)))
