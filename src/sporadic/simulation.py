@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -71,8 +72,10 @@ class Simulation:
         self.trace_path = Path(trace_path) if trace_path is not None else None
 
     def header(self) -> dict[str, Any]:
+        """The trace header's simulator keys; its paths do not depend on the working directory
+        (``portable_paths``), so that the same run gives the same bytes from anywhere."""
         return {
-            "system": self.system.to_dict(),
+            "system": portable_paths(self.system.to_dict()),
             "threads": self.built.thread_table(),
             "scs": self.built.sc_table(),
             "seed": self.system.seed,
@@ -155,6 +158,43 @@ class Simulation:
         self.built.finish(end)
         if self.writer is not None:
             self.writer.close(end)
+
+
+def portable_paths(system: dict[str, Any]) -> dict[str, Any]:
+    """``system`` (a resolved description's ``to_dict()``) with the file paths it holds made
+    relative to the description's folder: its own ``path``, the WebAssembly modules of its
+    partitions, protection domains and deploys, the Microkit file and its warnings' locations.
+    The loaders resolve these against the folder as it was given (relative to the working
+    directory, or absolute), which would make the header differ between working directories.
+    """
+    own = system.get("path")
+    if not isinstance(own, str) or own.startswith("<"):  # "<memory>": not loaded from a file
+        return system
+    base = os.path.dirname(os.path.abspath(own))
+
+    def rel(path: str) -> str:
+        try:
+            return os.path.relpath(os.path.abspath(path), base)
+        except ValueError:  # another drive (Windows): nothing relative to say
+            return path
+
+    system["path"] = rel(own)
+    for entry in (*system.get("partitions", ()), *system.get("protection_domains", ())):
+        wasm = entry.get("wasm")
+        if isinstance(wasm, dict) and isinstance(wasm.get("path"), str):
+            wasm["path"] = rel(wasm["path"])
+    for deploy in system.get("deploys", ()):
+        if isinstance(deploy.get("wasm"), str):
+            deploy["wasm"] = rel(deploy["wasm"])
+    microkit = system.get("microkit")
+    if isinstance(microkit, dict) and isinstance(microkit.get("path"), str):
+        given = microkit["path"]
+        microkit["path"] = rel(given)
+        microkit["warnings"] = [
+            microkit["path"] + w[len(given) :] if w.startswith(given + ":") else w
+            for w in microkit.get("warnings", ())
+        ]
+    return system
 
 
 def simulate(

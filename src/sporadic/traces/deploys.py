@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 
 from sporadic.records import DEADLINE_MISS, DEPLOY, JOB_END, JOB_RELEASE, JOB_START, THREAD_NEW
-from sporadic.traces.reader import TraceReader
+from sporadic.traces.reader import RecordProblem, TraceReader
 from sporadic.traces.summary import DeployLog, _stats, add_thread, task_names, thread_table
 
 NONE = -1  # a job that never started, or never ended
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 
 class _Jobs:
@@ -61,36 +62,42 @@ def compare_deploys(trace: TraceReader | str | os.PathLike[str]) -> dict[str, An
     # (thread, t) of misses of jobs that were never released: placed by the miss's own time.
     stray_misses: list[tuple[int, int]] = []
 
-    for record in reader:
-        kind = record[0]
-        if kind == JOB_RELEASE:
-            mine = jobs[record[2]]
-            mine.position[record[3]] = len(mine.release)
-            mine.release.append(record[1])
-            mine.latency.append(NONE)
-            mine.response.append(NONE)
-            mine.missed.append(0)
-        elif kind == JOB_START:
-            mine = jobs[record[2]]
-            i = mine.position.get(record[3])
-            if i is not None and mine.latency[i] == NONE and mine.response[i] == NONE:
-                mine.latency[i] = record[1] - mine.release[i]
-        elif kind == JOB_END:
-            mine = jobs[record[2]]
-            i = mine.position.get(record[3])
-            if i is not None and mine.response[i] == NONE:
-                mine.response[i] = record[1] - mine.release[i]
-        elif kind == DEADLINE_MISS:
-            mine = jobs[record[2]]
-            i = mine.position.get(record[3])
-            if i is None:
-                stray_misses.append((record[2], record[1]))
-            else:
-                mine.missed[i] += 1
-        elif kind == THREAD_NEW:
-            add_thread(threads, home, record)
-        elif kind == DEPLOY:
-            deploys.feed(record[1], record[2], record[3], record[4] if len(record) > 4 else None)
+    records = reader.checked()
+    for record in records:
+        try:
+            kind = record[0]
+            if not INT64_MIN <= record[1] <= INT64_MAX:  # times are kept in int64 arrays
+                raise OverflowError
+            if kind == JOB_RELEASE:
+                mine = jobs[record[2]]
+                mine.position[record[3]] = len(mine.release)
+                mine.release.append(record[1])
+                mine.latency.append(NONE)
+                mine.response.append(NONE)
+                mine.missed.append(0)
+            elif kind == JOB_START:
+                mine = jobs[record[2]]
+                i = mine.position.get(record[3])
+                if i is not None and mine.latency[i] == NONE and mine.response[i] == NONE:
+                    mine.latency[i] = record[1] - mine.release[i]
+            elif kind == JOB_END:
+                mine = jobs[record[2]]
+                i = mine.position.get(record[3])
+                if i is not None and mine.response[i] == NONE:
+                    mine.response[i] = record[1] - mine.release[i]
+            elif kind == DEADLINE_MISS:
+                mine = jobs[record[2]]
+                i = mine.position.get(record[3])
+                if i is None:
+                    stray_misses.append((record[2], record[1]))
+                else:
+                    mine.missed[i] += 1
+            elif kind == THREAD_NEW:
+                add_thread(threads, home, record)
+            elif kind == DEPLOY:
+                deploys.feed(record[1], record[2], record[3], record[4])
+        except OverflowError:  # a time or a difference beyond int64: unusable here
+            records.throw(RecordProblem("its times do not fit in 64-bit signed integers"))
 
     windows = []
     for deploy in deploys.deploys:

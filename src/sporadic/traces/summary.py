@@ -1,8 +1,9 @@
 """Per-task latency, response time and jitter from one streaming pass over a trace.
 
-Only bounded state is kept besides the per-job samples: the jobs currently open per thread,
-the currently running thread, the thread table (the header's, plus threads made during the run)
-and one entry per deploy request, so summaries of traces larger than memory are possible.
+Memory grows with the jobs, not the records: two int64 samples per job (latency, response), an
+entry per job still open, per thread made during the run and per deploy request, and at most
+MAX_LOGS log lines of MAX_LOG_LINE characters, so summaries of traces larger than memory are
+possible (docs/trace-format.md, *Limits*). Each record is checked against its kind first.
 """
 
 from __future__ import annotations
@@ -28,9 +29,14 @@ from sporadic.records import (
     SWITCH,
     THREAD_NEW,
 )
-from sporadic.traces.reader import TraceReader
+from sporadic.traces.checks import CHECKS, INT_ARITY, Invalid
+from sporadic.traces.reader import RecordProblem, TraceReader
 
 STAT_KEYS = ("min", "mean", "p50", "p99", "max")
+MAX_LOGS = 1000  # log lines the summary keeps; it counts the rest in "logs_omitted"
+MAX_LOG_LINE = 4096  # characters of a kept line; a longer one is cut and marked
+LINE_CUT = " [... {} more characters]"
+_OVERFLOW = "the job's {} of {} ns does not fit in 64 bits"
 
 
 def _nearest_rank(ordered: np.ndarray, percent: int) -> int:
@@ -195,114 +201,221 @@ def summarise(trace: TraceReader | str | os.PathLike[str]) -> dict[str, Any]:
     consuming an open reader in one streaming pass.
 
     A task is a thread with at least one job release; tasks are listed in header thread order.
+    Every record is checked against its kind (``TraceFormatError`` for the first invalid one).
     """
     if not isinstance(trace, TraceReader):
         with TraceReader(trace) as reader:
             return summarise(reader)
     reader = trace
-    releases: defaultdict[int, int] = defaultdict(int)
-    misses: defaultdict[int, int] = defaultdict(int)
-    preemptions: defaultdict[int, int] = defaultdict(int)
-    exhaustions: defaultdict[int, int] = defaultdict(int)
-    cpu: defaultdict[int, int] = defaultdict(int)
-    # CPU time charged to each thread's own SC, whoever ran on it (a passive server on a
-    # client's donated SC is charged to the client). SC id -> the thread it belongs to.
-    charged: defaultdict[int, int] = defaultdict(int)
-    home = {sc["id"]: sc.get("home", -1) for sc in reader.header.get("scs", ())}
-    # thread id -> (name, kind): the header's threads, then those made during the run.
-    threads = thread_table(reader.header)
-    deploys = DeployLog()
-    latency: defaultdict[int, array] = defaultdict(lambda: array("q"))
-    response: defaultdict[int, array] = defaultdict(lambda: array("q"))
-    # thread -> {job: release time}, for jobs released and not yet ended.
-    open_jobs: defaultdict[int, dict[int, int]] = defaultdict(dict)
-    # thread -> number of jobs started and not yet ended (preemptions count only inside a job).
-    in_job: defaultdict[int, int] = defaultdict(int)
-    logs: list[tuple[int, int, str]] = []
-    running: int | None = None
-    running_sc = -1
-    since = 0
+    state = _State(reader.header)
+    _scan(reader, state)
+    return state.result(reader)
 
-    for record in reader:
-        kind = record[0]
-        t = record[1]
-        if kind == SWITCH:
-            if running is not None:
-                cpu[running] += t - since
-                charged[home.get(running_sc, -1)] += t - since
-            running = record[3]
-            running_sc = record[4] if len(record) > 4 else -1
-            since = t
-        elif kind == JOB_RELEASE:
-            thread = record[2]
-            releases[thread] += 1
-            open_jobs[thread][record[3]] = t
-        elif kind == JOB_START:
-            thread = record[2]
-            in_job[thread] += 1
-            released = open_jobs[thread].get(record[3])
-            if released is not None:
-                latency[thread].append(t - released)
-        elif kind == JOB_END:
-            thread = record[2]
-            if in_job[thread] > 0:
-                in_job[thread] -= 1
-            released = open_jobs[thread].pop(record[3], None)
-            if released is not None:
-                response[thread].append(t - released)
-        elif kind == PREEMPT:
-            thread = record[2]
-            if in_job[thread] > 0:
-                preemptions[thread] += 1
-        elif kind == DEADLINE_MISS:
-            misses[record[2]] += 1
-        elif kind == BUDGET_EXHAUSTED:
-            exhaustions[record[2]] += 1
-        elif kind == LOG:
-            logs.append((t, record[2], record[3]))
-        elif kind == THREAD_NEW:
-            add_thread(threads, home, record)
-        elif kind == DEPLOY:
-            deploys.feed(t, record[2], record[3], record[4] if len(record) > 4 else None)
 
-    if reader.footer is not None:
-        duration = reader.footer["end"]
-    else:
-        duration = reader.last_time if reader.last_time is not None else 0
-    if running is not None:
-        cpu[running] += duration - since
-        charged[home.get(running_sc, -1)] += duration - since
+class _State:
+    """What the summary keeps during its pass: per thread, its counters and job samples (16
+    bytes a job) and the jobs still open; the first log lines; the deploys."""
 
-    tasks: dict[str, Any] = {}
-    names = {tid: name for tid, (name, _) in threads.items()}
-    for thread, name in task_names(names, releases).items():
-        lat, lat_jitter, lat_std = _stats(latency[thread])
-        resp, resp_jitter, resp_std = _stats(response[thread])
-        tasks[name] = {
-            "jobs": releases[thread],
-            "misses": misses[thread],
-            "latency": lat,
-            "response": resp,
-            "latency_jitter": lat_jitter,
-            "response_jitter": resp_jitter,
-            "latency_std": lat_std,
-            "response_std": resp_std,
-            "cpu": cpu[thread],
-            "charged": charged[thread],
-            "preemptions": preemptions[thread],
-            "budget_exhaustions": exhaustions[thread],
+    def __init__(self, header: dict[str, Any]) -> None:
+        self.releases: defaultdict[int, int] = defaultdict(int)
+        self.misses: defaultdict[int, int] = defaultdict(int)
+        self.preemptions: defaultdict[int, int] = defaultdict(int)
+        self.exhaustions: defaultdict[int, int] = defaultdict(int)
+        self.cpu: defaultdict[int, int] = defaultdict(int)
+        # CPU time charged to each thread's own SC, whoever ran on it (a passive server on a
+        # client's donated SC is charged to the client). SC id -> the thread it belongs to.
+        self.charged: defaultdict[int, int] = defaultdict(int)
+        self.home = {sc["id"]: sc.get("home", -1) for sc in header.get("scs", ())}
+        # thread id -> (name, kind): the header's threads, then those made during the run.
+        self.threads = thread_table(header)
+        self.deploys = DeployLog()
+        self.latency: defaultdict[int, array] = defaultdict(lambda: array("q"))
+        self.response: defaultdict[int, array] = defaultdict(lambda: array("q"))
+        # thread -> {job: release time}, for jobs released and not yet ended.
+        self.open_jobs: defaultdict[int, dict[int, int]] = defaultdict(dict)
+        # thread -> jobs started and not yet ended (preemptions count only inside a job).
+        self.in_job: defaultdict[int, int] = defaultdict(int)
+        self.logs: list[tuple[int, int, str]] = []
+        self.logs_omitted = 0
+        self.running: int | None = None
+        self.running_sc = -1
+        self.since = 0
+
+    def result(self, reader: TraceReader) -> dict[str, Any]:
+        """The summary, once the pass has reached the end of the trace."""
+        if reader.footer is not None:
+            duration = reader.footer["end"]
+        else:
+            duration = reader.last_time if reader.last_time is not None else 0
+        if self.running is not None:
+            self.cpu[self.running] += duration - self.since
+            self.charged[self.home.get(self.running_sc, -1)] += duration - self.since
+        tasks: dict[str, Any] = {}
+        names = {tid: name for tid, (name, _) in self.threads.items()}
+        for thread, name in task_names(names, self.releases).items():
+            lat, lat_jitter, lat_std = _stats(self.latency[thread])
+            resp, resp_jitter, resp_std = _stats(self.response[thread])
+            tasks[name] = {
+                "jobs": self.releases[thread],
+                "misses": self.misses[thread],
+                "latency": lat,
+                "response": resp,
+                "latency_jitter": lat_jitter,
+                "response_jitter": resp_jitter,
+                "latency_std": lat_std,
+                "response_std": resp_std,
+                "cpu": self.cpu[thread],
+                "charged": self.charged[thread],
+                "preemptions": self.preemptions[thread],
+                "budget_exhaustions": self.exhaustions[thread],
+            }
+        summary: dict[str, Any] = {
+            "tasks": tasks,
+            "duration": duration,
+            "truncated": reader.truncated,
+            "logs": [
+                {"t": t, "task": names.get(tid, f"thread-{tid}"), "line": line}
+                for t, tid, line in self.logs
+            ],
         }
-    summary: dict[str, Any] = {
-        "tasks": tasks,
-        "duration": duration,
-        "truncated": reader.truncated,
-        "logs": [
-            {"t": t, "task": names.get(tid, f"thread-{tid}"), "line": line} for t, tid, line in logs
-        ],
-    }
-    if deploys.deploys or any(kind == "runner" for _, kind in threads.values()):
-        summary["deploys"] = [deploy.as_dict() for deploy in deploys.deploys]
-    return summary
+        if self.logs_omitted:
+            summary["logs_omitted"] = self.logs_omitted
+        threads = self.threads.values()
+        if self.deploys.deploys or any(kind == "runner" for _, kind in threads):
+            summary["deploys"] = [deploy.as_dict() for deploy in self.deploys.deploys]
+        return summary
+
+
+def _cut_line(line: str) -> str:
+    """A log line as the summary keeps it: at most MAX_LOG_LINE characters and a marker."""
+    if len(line) <= MAX_LOG_LINE:
+        return line
+    return line[:MAX_LOG_LINE] + LINE_CUT.format(len(line) - MAX_LOG_LINE)
+
+
+def _scan(reader: TraceReader, s: _State) -> None:
+    """The summary's pass: one loop over the raw stream, no function call per record. Each
+    record is checked as ``checks.CHECKS`` would (its arity by unpacking, each value by
+    ``type(v) is int``), inline because that is what keeps the loop as fast as it was before
+    records were checked at all."""
+    checks, int_arity = CHECKS, INT_ARITY
+    releases, misses, preemptions = s.releases, s.misses, s.preemptions
+    exhaustions, cpu, charged, home = s.exhaustions, s.cpu, s.charged, s.home
+    latency, response, open_jobs, in_job = s.latency, s.response, s.open_jobs, s.in_job
+    logs = s.logs
+    running, running_sc, since = s.running, s.running_sc, s.since
+    record: Any = None  # the last array read: the record in hand when something raises
+    obj: Any = None
+    try:
+        for obj in reader.stream():
+            if type(obj) is not tuple:
+                break
+            record = obj
+            kind = record[0]
+            if type(kind) is not int:
+                raise Invalid
+            if kind <= SWITCH:  # the job records and switches: most of a trace
+                if kind == SWITCH:
+                    _, t, frm, to, sc = record
+                    if type(t) is not int or type(frm) is not int or type(to) is not int:
+                        raise Invalid
+                    if type(sc) is not int:
+                        raise Invalid
+                    if running is not None:
+                        ran = t - since
+                        cpu[running] += ran
+                        charged[home.get(running_sc, -1)] += ran
+                    running, running_sc, since = to, sc, t
+                elif kind == JOB_RELEASE:
+                    _, t, thread, job, deadline = record
+                    if type(t) is not int or type(thread) is not int or type(job) is not int:
+                        raise Invalid
+                    if type(deadline) is not int:
+                        raise Invalid
+                    releases[thread] += 1
+                    open_jobs[thread][job] = t
+                elif kind == JOB_START:
+                    _, t, thread, job = record
+                    if type(t) is not int or type(thread) is not int or type(job) is not int:
+                        raise Invalid
+                    in_job[thread] += 1
+                    released = open_jobs[thread].get(job)
+                    if released is not None:
+                        try:
+                            latency[thread].append(t - released)
+                        except OverflowError:
+                            problem = _OVERFLOW.format("latency", t - released)
+                            raise RecordProblem(problem) from None
+                elif kind == JOB_END:
+                    _, t, thread, job = record
+                    if type(t) is not int or type(thread) is not int or type(job) is not int:
+                        raise Invalid
+                    if in_job[thread] > 0:
+                        in_job[thread] -= 1
+                    released = open_jobs[thread].pop(job, None)
+                    if released is not None:
+                        try:
+                            response[thread].append(t - released)
+                        except OverflowError:
+                            problem = _OVERFLOW.format("response", t - released)
+                            raise RecordProblem(problem) from None
+                elif kind == DEADLINE_MISS:
+                    _, t, thread, job, deadline = record
+                    if type(t) is not int or type(thread) is not int or type(job) is not int:
+                        raise Invalid
+                    if type(deadline) is not int:
+                        raise Invalid
+                    misses[thread] += 1
+                else:  # a negative code
+                    raise Invalid
+            elif kind == PREEMPT:
+                _, t, thread, by = record
+                if type(t) is not int or type(thread) is not int or type(by) is not int:
+                    raise Invalid
+                if in_job[thread] > 0:
+                    preemptions[thread] += 1
+            elif kind == BUDGET_EXHAUSTED:
+                _, t, thread, sc = record
+                if type(t) is not int or type(thread) is not int or type(sc) is not int:
+                    raise Invalid
+                exhaustions[thread] += 1
+            elif kind == LOG:
+                _, t, thread, line = record
+                if type(t) is not int or type(thread) is not int or type(line) is not str:
+                    raise Invalid
+                if len(logs) < MAX_LOGS:  # cut as kept: 1000 lines of 1 MiB would be 1 GiB
+                    logs.append((t, thread, _cut_line(line)))
+                else:
+                    s.logs_omitted += 1
+            elif kind == THREAD_NEW:
+                checks[kind](*record)
+                add_thread(s.threads, home, record)
+            elif kind == DEPLOY:
+                checks[kind](*record)
+                s.deploys.feed(record[1], record[2], record[3], record[4])
+            else:  # kinds the summary skips, checked all the same
+                n = int_arity[kind] if kind < len(int_arity) else 0
+                if n == 4:  # block, refill_release, job_abort, ipc_reply
+                    _, t, a, b = record
+                    if type(t) is not int or type(a) is not int or type(b) is not int:
+                        raise Invalid
+                elif n == 3:  # wake, domain_switch, thread_exit
+                    _, t, a = record
+                    if type(t) is not int or type(a) is not int:
+                        raise Invalid
+                elif n == 5:  # postpone, IPC, signal, donate
+                    _, t, a, b, c = record
+                    if type(t) is not int or type(a) is not int or type(b) is not int:
+                        raise Invalid
+                    if type(c) is not int:
+                        raise Invalid
+                else:  # the rarer kinds: their check's function call is affordable
+                    checks[kind](*record)
+    except Exception as exc:
+        reader.end_pass(record, None, exc)
+    else:
+        reader.end_pass(record, None if obj is record else obj)
+    s.running, s.running_sc, s.since = running, running_sc, since
 
 
 def task_names(known: dict[int, str], releases: dict[int, int]) -> dict[int, str]:

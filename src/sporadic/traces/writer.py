@@ -22,6 +22,14 @@ FORMAT = "sporadic-trace"
 VERSION = 1
 FLUSH_THRESHOLD = 64 * 1024
 RESERVED_HEADER_KEYS = frozenset({"format", "version", "time_unit", "kinds", "footer"})
+# Limits that keep every object the writer writes readable (the reader takes objects up to
+# 64 MiB, MAX_OBJECT_BYTES in reader.py): a string or binary value in a record longer than
+# MAX_STRING_BYTES is cut to at most that many bytes, its end replaced by CUT_MARK; a record
+# still over MAX_RECORD_BYTES after that, or a header over it, is refused (ValueError).
+MAX_STRING_BYTES = 1024 * 1024
+MAX_RECORD_BYTES = 16 * 1024 * 1024
+CUT_MARK = " [... {} more bytes]"
+BATCH_SLICE = 4096  # records packed at once by emit_batch: a slice with a long string is rare
 
 
 class _ClosedCounts:
@@ -57,6 +65,11 @@ class TraceWriter:
             "kinds": {name: code for code, name in enumerate(NAMES)},
         }
         packed_header = self._pack(full)
+        if len(packed_header) > MAX_RECORD_BYTES:
+            raise ValueError(
+                f"the trace header is {len(packed_header)} bytes, over the trace format's "
+                f"limit of {MAX_RECORD_BYTES}"
+            )
         if isinstance(file, str | os.PathLike):
             self._file: BinaryIO = open(file, "wb")  # noqa: SIM115 - closed in close()/__exit__
             self._owns_file = True
@@ -82,8 +95,11 @@ class TraceWriter:
     def emit(self, record: tuple) -> None:
         """Append one ``(kind, t, *values)`` record; the kernel's hot path."""
         self._counts[record[0]] += 1
+        packed = self._pack(record)
+        if len(packed) > MAX_STRING_BYTES:  # only then can a string be over the limit
+            packed = _pack_large(self._pack, record)
         buf = self._buf
-        buf += self._pack(record)
+        buf += packed
         if len(buf) > FLUSH_THRESHOLD:
             self._file.write(buf)
             # A fresh buffer, not clear(): the file object may keep the old one or a view of it.
@@ -93,16 +109,24 @@ class TraceWriter:
         """Append many records at once (a slice from the record bus): one ``pack`` call for the
         whole list, whose array header is then dropped, leaving the records back to back
         exactly as ``emit`` would have written them."""
-        n = len(records)
-        if not n:
+        if not records:
             return
-        packed = self._pack(records)
-        head = 1 if n < 16 else 3 if n < 0x10000 else 5  # fixarray, array 16, array 32
         counts = self._counts
         for kind, count in Counter(map(itemgetter(0), records)).items():
             counts[kind] += count
+        pack = self._pack
         buf = self._buf
-        buf += memoryview(packed)[head:]
+        for start in range(0, len(records), BATCH_SLICE):
+            part = records[start : start + BATCH_SLICE]
+            packed = pack(part)
+            if len(packed) > MAX_STRING_BYTES:  # a long string, perhaps: record by record
+                for record in part:
+                    one = pack(record)
+                    buf += _pack_large(pack, record) if len(one) > MAX_STRING_BYTES else one
+                continue
+            n = len(part)
+            head = 1 if n < 16 else 3 if n < 0x10000 else 5  # fixarray, array 16, array 32
+            buf += memoryview(packed)[head:]
         if len(buf) > FLUSH_THRESHOLD:
             self._file.write(buf)
             self._buf = bytearray()
@@ -167,3 +191,47 @@ class TraceWriter:
             raise RuntimeError(
                 "TraceWriter context exited without close(end); the trace has no footer"
             )
+
+
+def _pack_large(pack: Any, record: tuple) -> bytes:
+    """A record that packs to more than MAX_STRING_BYTES, its long strings cut; refused if it
+    is still over MAX_RECORD_BYTES (many long values: nothing the simulator writes)."""
+    packed = pack(cut_strings(record))
+    if len(packed) > MAX_RECORD_BYTES:
+        kind = NAMES[record[0]] if 0 <= record[0] < len(NAMES) else f"kind {record[0]}"
+        raise ValueError(
+            f"a {kind} record of {len(packed)} bytes, its strings cut to {MAX_STRING_BYTES} "
+            f"bytes, is over the trace format's limit of {MAX_RECORD_BYTES} bytes per record"
+        )
+    return packed
+
+
+def cut_strings(value: Any) -> Any:
+    """``value`` with every string or binary value of more than MAX_STRING_BYTES (UTF-8) cut
+    to at most that, ending in CUT_MARK with the number of bytes cut; arrays and maps are cut
+    inside, the rest is kept as it is."""
+    if isinstance(value, str):
+        if len(value) * 4 <= MAX_STRING_BYTES:  # short enough whatever its characters
+            return value
+        data = value.encode("utf-8", "surrogatepass")
+        if len(data) <= MAX_STRING_BYTES:
+            return value
+        kept = data[: _kept_bytes(len(data))].decode("utf-8", "ignore")
+        cut = len(data) - len(kept.encode("utf-8", "surrogatepass"))
+        return kept + CUT_MARK.format(cut)
+    if isinstance(value, bytes | bytearray | memoryview):
+        data = bytes(value)
+        if len(data) <= MAX_STRING_BYTES:
+            return value
+        kept_bytes = data[: _kept_bytes(len(data))]
+        return kept_bytes + CUT_MARK.format(len(data) - len(kept_bytes)).encode()
+    if isinstance(value, tuple | list):
+        return type(value)(cut_strings(item) for item in value)
+    if isinstance(value, dict):
+        return {cut_strings(key): cut_strings(item) for key, item in value.items()}
+    return value
+
+
+def _kept_bytes(size: int) -> int:
+    """How many bytes of a ``size``-byte value stay, so that they and the mark fit the limit."""
+    return MAX_STRING_BYTES - len(CUT_MARK.format(size))
