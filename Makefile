@@ -11,7 +11,7 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,validate]'
+	$(BIN)/python -m pip install --quiet -e '.[test,validate,report,cluster,experiments]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -26,6 +26,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/wasm.py
+	$(BIN)/python bench/sweep.py
 
 # Runs every scenario of tests/validation on the real seL4 kernel under qemu, rewrites the golden
 # timelines and checks the simulator against them (docs/validation.md says what to install).

@@ -22,12 +22,25 @@ ALLOWED = {
     "agent": BOTTOM | {"kernel", "scheduler", "description", "wasm", "system"},
     "simulation": BOTTOM | {"agent", "description", "microkit", "system", "traces"},
     "live": BOTTOM | {"agent", "description", "simulation", "traces", "wasm"},
+    "report": BOTTOM | {"traces"},
+    "experiments": BOTTOM | {"analysis", "description", "simulation"},
+    "pytest_plugin": BOTTOM | {"simulation", "traces"},
     "validation": BOTTOM | {"description", "simulation", "records"},
     "cli": BOTTOM
-    | {"agent", "analysis", "description", "live", "simulation", "traces", "validation"},
+    | {
+        "agent",
+        "analysis",
+        "description",
+        "experiments",
+        "live",
+        "report",
+        "simulation",
+        "traces",
+        "validation",
+    },
     "__main__": {"cli"},
 }
-ALLOWED["__init__"] = set(ALLOWED) - {"__main__", "cli"}  # the public API, on top
+ALLOWED["__init__"] = set(ALLOWED) - {"__main__", "cli", "pytest_plugin"}  # the public API, on top
 
 
 def _part(path: Path) -> str:
