@@ -5,6 +5,10 @@ job whose worst case is known (a compute step: fixed, or the upper bound of its 
 becomes a task; priorities must be distinct. Two analyses: the classic one (budgets ignored) and
 one where each throttling SC bounds what its partition can take from those below. A partition
 whose own budget is below its WCET is flagged: its jobs will be cut by the kernel.
+
+``bounds.task_bounds`` is the fuller analysis (blocking by protected calls, PDs and their
+notify chains, any deadlines, and whether each SC can throttle its own jobs); this one is what
+``sporadic check`` prints as a table.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sporadic.analysis.rta import Task, response_times
-from sporadic.description import Action, Distribution, System
+from sporadic.analysis.workload import upper_bound
+from sporadic.description import Action, System
 
 
 @dataclass(frozen=True)
@@ -22,15 +27,6 @@ class Verdict:
     response: int | None  # classic RTA; None: unschedulable, or not analysable (see ``note``)
     with_budgets: int | None = None  # RTA with every throttling SC bounding its interference
     note: str = ""
-
-
-def upper_bound(d: Distribution) -> int:
-    """The largest value a distribution draws (the samplers clip to it)."""
-    if d.kind in ("fixed", "choice"):
-        return max(d.values)
-    if d.kind == "uniform":
-        return d.values[1]
-    return d.values[-1]  # normal and exponential: the clip bound
 
 
 def wcet(job: tuple[Action, ...]) -> int | None:
