@@ -20,6 +20,7 @@ from sporadic.records import (
     SWITCH,
 )
 from sporadic.traces import TraceReader, TraceWriter, render_summary, summarise
+from sporadic.traces.metrics import STAT_KEYS
 from sporadic.traces.table import format_ns
 
 IDLE, CTL, SENSOR, LOGGER = 0, 1, 2, 3
@@ -87,8 +88,26 @@ RECORDS = [
 SENSOR_FULL = {
     "jobs": 2,
     "misses": 1,
-    "latency": {"min": 200, "mean": 215, "p50": 200, "p99": 230, "max": 230},
-    "response": {"min": 1_100, "mean": 1_400, "p50": 1_100, "p99": 1_700, "max": 1_700},
+    "latency": {
+        "min": 200,
+        "mean": 215,
+        "p50": 200,
+        "p90": 230,
+        "p99": 230,
+        "p999": 230,
+        "max": 230,
+        "std": 15,
+    },
+    "response": {
+        "min": 1_100,
+        "mean": 1_400,
+        "p50": 1_100,
+        "p90": 1_700,
+        "p99": 1_700,
+        "p999": 1_700,
+        "max": 1_700,
+        "std": 300,
+    },
     "latency_jitter": 30,
     "response_jitter": 600,
     "latency_std": 15,
@@ -97,13 +116,33 @@ SENSOR_FULL = {
     "charged": 1_500,
     "preemptions": 2,
     "budget_exhaustions": 1,
+    # job 0 missed its deadline of 1500 and ended at 1700
+    "tardiness": {"count": 1, "max": 200, "mean": 200},
 }
 CTL_FULL = {
     "jobs": 3,
     "misses": 1,
     # mean 160/3 = 53.3; population std sqrt(12200/9) = 36.8
-    "latency": {"min": 10, "mean": 53, "p50": 50, "p99": 100, "max": 100},
-    "response": {"min": 200, "mean": 300, "p50": 200, "p99": 400, "max": 400},
+    "latency": {
+        "min": 10,
+        "mean": 53,
+        "p50": 50,
+        "p90": 100,
+        "p99": 100,
+        "p999": 100,
+        "max": 100,
+        "std": 37,
+    },
+    "response": {
+        "min": 200,
+        "mean": 300,
+        "p50": 200,
+        "p90": 400,
+        "p99": 400,
+        "p999": 400,
+        "max": 400,
+        "std": 100,
+    },
     "latency_jitter": 90,
     "response_jitter": 200,
     "latency_std": 37,
@@ -112,6 +151,8 @@ CTL_FULL = {
     "charged": 950 + 450,
     "preemptions": 1,
     "budget_exhaustions": 1,
+    # job 2 missed its deadline but never ended: no tardiness
+    "tardiness": {"count": 0, "max": None, "mean": None},
 }
 
 
@@ -170,8 +211,8 @@ def test_truncated_mid_run_closes_running_interval(tmp_path: Path) -> None:
             "sensor": {
                 "jobs": 2,
                 "misses": 0,
-                "latency": {"min": 230, "mean": 230, "p50": 230, "p99": 230, "max": 230},
-                "response": {"min": None, "mean": None, "p50": None, "p99": None, "max": None},
+                "latency": dict.fromkeys(STAT_KEYS, 230) | {"std": 0},
+                "response": dict.fromkeys(STAT_KEYS),
                 "latency_jitter": 0,
                 "response_jitter": None,
                 "latency_std": 0,
@@ -181,12 +222,31 @@ def test_truncated_mid_run_closes_running_interval(tmp_path: Path) -> None:
                 "charged": 700,
                 "preemptions": 1,
                 "budget_exhaustions": 1,
+                "tardiness": {"count": 0, "max": None, "mean": None},
             },
             "ctl": {
                 "jobs": 2,
                 "misses": 0,
-                "latency": {"min": 10, "mean": 30, "p50": 10, "p99": 50, "max": 50},
-                "response": {"min": 200, "mean": 300, "p50": 200, "p99": 400, "max": 400},
+                "latency": {
+                    "min": 10,
+                    "mean": 30,
+                    "p50": 10,
+                    "p90": 50,
+                    "p99": 50,
+                    "p999": 50,
+                    "max": 50,
+                    "std": 20,
+                },
+                "response": {
+                    "min": 200,
+                    "mean": 300,
+                    "p50": 200,
+                    "p90": 400,
+                    "p99": 400,
+                    "p999": 400,
+                    "max": 400,
+                    "std": 100,
+                },
                 "latency_jitter": 40,
                 "response_jitter": 200,
                 "latency_std": 20,
@@ -195,6 +255,7 @@ def test_truncated_mid_run_closes_running_interval(tmp_path: Path) -> None:
                 "charged": 600 + 200,  # logger ran 600-800 on ctl's SC
                 "preemptions": 0,
                 "budget_exhaustions": 0,
+                "tardiness": {"count": 0, "max": None, "mean": None},
             },
         },
         "duration": 1_500,
@@ -217,13 +278,26 @@ def test_percentiles_are_nearest_rank(tmp_path: Path) -> None:
     summary = summary_of(write(tmp_path / "run.trace", records, end=2_000_000))
 
     ctl = summary["tasks"]["ctl"]
-    assert ctl["latency"] == {"min": 1, "mean": 100, "p50": 100, "p99": 198, "max": 200}
+    # nearest rank of 200: p90 the 180th, p99 the 198th, p999 the 200th (ceil(199.8))
+    assert ctl["latency"] == {
+        "min": 1,
+        "mean": 100,
+        "p50": 100,
+        "p90": 180,
+        "p99": 198,
+        "p999": 200,
+        "max": 200,
+        "std": 58,
+    }
     assert ctl["response"] == {
         "min": 1_001,
         "mean": 1_100,
         "p50": 1_100,
+        "p90": 1_180,
         "p99": 1_198,
+        "p999": 1_200,
         "max": 1_200,
+        "std": 58,
     }
     assert ctl["latency_jitter"] == 199
     # population std of 1..200 = sqrt((200**2 - 1) / 12) = 57.73

@@ -11,11 +11,9 @@ from __future__ import annotations
 import os
 from array import array
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
-
-import numpy as np
 
 from sporadic.records import (
     BUDGET_EXHAUSTED,
@@ -30,38 +28,20 @@ from sporadic.records import (
     THREAD_NEW,
 )
 from sporadic.traces.checks import CHECKS, INT_ARITY, Invalid
+from sporadic.traces.metrics import check_histogram, histogram, stats, tardiness
 from sporadic.traces.reader import RecordProblem, TraceReader
 
-STAT_KEYS = ("min", "mean", "p50", "p99", "max")
+LEGACY_KEYS = ("min", "mean", "p50", "p99", "max")  # the blocks of compare_deploys
 MAX_LOGS = 1000  # log lines the summary keeps; it counts the rest in "logs_omitted"
 MAX_LOG_LINE = 4096  # characters of a kept line; a longer one is cut and marked
 LINE_CUT = " [... {} more characters]"
 _OVERFLOW = "the job's {} of {} ns does not fit in 64 bits"
 
 
-def _nearest_rank(ordered: np.ndarray, percent: int) -> int:
-    """The smallest sample with at least ``percent``% of the samples at or below it."""
-    rank = -(-percent * len(ordered) // 100)
-    return int(ordered[max(rank, 1) - 1])
-
-
 def _stats(samples: array) -> tuple[dict[str, int | None], int | None, int | None]:
-    """(min/mean/p50/p99/max, jitter, population std), all None without samples."""
-    if not samples:
-        return dict.fromkeys(STAT_KEYS), None, None
-    values = np.frombuffer(samples, dtype=np.int64)
-    ordered = np.sort(values)
-    total = sum(samples)
-    stats: dict[str, int | None] = {
-        "min": int(ordered[0]),
-        "mean": round(Fraction(total, len(samples))),
-        "p50": _nearest_rank(ordered, 50),
-        "p99": _nearest_rank(ordered, 99),
-        "max": int(ordered[-1]),
-    }
-    jitter = int(ordered[-1]) - int(ordered[0])
-    std = int(round(float(np.std(values))))
-    return stats, jitter, std
+    """(min/mean/p50/p99/max, jitter, population std) as ``compare_deploys`` reports them."""
+    block, jitter, std = stats(samples)
+    return {key: block[key] for key in LEGACY_KEYS}, jitter, std
 
 
 @dataclass
@@ -196,27 +176,56 @@ def add_thread(
         home[rest[2]] = thread
 
 
-def summarise(trace: TraceReader | str | os.PathLike[str]) -> dict[str, Any]:
+def summarise(
+    trace: TraceReader | str | os.PathLike[str],
+    histogram_ns: int | None = None,
+    histogram_max: int = 100,
+    window: tuple[int, int] | None = None,
+    tasks: Collection[str] | None = None,
+) -> dict[str, Any]:
     """The per-task summary of a trace (shape in docs/trace-format.md), from a path or by
     consuming an open reader in one streaming pass.
 
     A task is a thread with at least one job release; tasks are listed in header thread order.
     Every record is checked against its kind (``TraceFormatError`` for the first invalid one).
+    ``histogram_ns`` adds latency and response histograms of ``histogram_max`` buckets that
+    wide; ``window=(start, end)`` keeps only the jobs released in [start, end), and ``tasks``
+    only the tasks of those names.
     """
+    if histogram_ns is not None:
+        check_histogram(histogram_ns, histogram_max)
+    if window is not None:
+        start, end = window
+        if type(start) is not int or type(end) is not int or end < start:
+            raise ValueError(f"window must be two ints (start, end), start <= end: {window!r}")
     if not isinstance(trace, TraceReader):
         with TraceReader(trace) as reader:
-            return summarise(reader)
+            return summarise(reader, histogram_ns, histogram_max, window, tasks)
     reader = trace
-    state = _State(reader.header)
+    state = _State(reader.header, window)
     _scan(reader, state)
-    return state.result(reader)
+    summary = state.result(reader, histogram_ns, histogram_max)
+    if tasks is not None:
+        wanted = set(tasks)
+        for key in ("tasks", "histograms"):
+            if key in summary:
+                summary[key] = {k: v for k, v in summary[key].items() if k in wanted}
+    return summary
 
 
 class _State:
     """What the summary keeps during its pass: per thread, its counters and job samples (16
     bytes a job) and the jobs still open; the first log lines; the deploys."""
 
-    def __init__(self, header: dict[str, Any]) -> None:
+    def __init__(self, header: dict[str, Any], window: tuple[int, int] | None = None) -> None:
+        self.window = window
+        # thread -> [first, last] job id released in the window: job ids grow with releases
+        self.window_jobs: dict[int, list[int]] = {}
+        # tardiness (end - absolute deadline) of late jobs that ended; a miss of a job still
+        # open waits in ``late`` for its end; ``ended`` is each thread's last (job, end).
+        self.tardy: defaultdict[int, array] = defaultdict(lambda: array("q"))
+        self.late: dict[tuple[int, int], int] = {}
+        self.ended: dict[int, tuple[int, int]] = {}
         self.releases: defaultdict[int, int] = defaultdict(int)
         self.misses: defaultdict[int, int] = defaultdict(int)
         self.preemptions: defaultdict[int, int] = defaultdict(int)
@@ -241,7 +250,9 @@ class _State:
         self.running_sc = -1
         self.since = 0
 
-    def result(self, reader: TraceReader) -> dict[str, Any]:
+    def result(
+        self, reader: TraceReader, histogram_ns: int | None = None, histogram_max: int = 100
+    ) -> dict[str, Any]:
         """The summary, once the pass has reached the end of the trace."""
         if reader.footer is not None:
             duration = reader.footer["end"]
@@ -251,10 +262,11 @@ class _State:
             self.cpu[self.running] += duration - self.since
             self.charged[self.home.get(self.running_sc, -1)] += duration - self.since
         tasks: dict[str, Any] = {}
+        hists: dict[str, Any] = {}
         names = {tid: name for tid, (name, _) in self.threads.items()}
         for thread, name in task_names(names, self.releases).items():
-            lat, lat_jitter, lat_std = _stats(self.latency[thread])
-            resp, resp_jitter, resp_std = _stats(self.response[thread])
+            lat, lat_jitter, lat_std = stats(self.latency[thread])
+            resp, resp_jitter, resp_std = stats(self.response[thread])
             tasks[name] = {
                 "jobs": self.releases[thread],
                 "misses": self.misses[thread],
@@ -268,7 +280,13 @@ class _State:
                 "charged": self.charged[thread],
                 "preemptions": self.preemptions[thread],
                 "budget_exhaustions": self.exhaustions[thread],
+                "tardiness": tardiness(self.tardy[thread]),
             }
+            if histogram_ns is not None:
+                hists[name] = {
+                    part: histogram(samples[thread], histogram_ns, histogram_max)
+                    for part, samples in (("latency", self.latency), ("response", self.response))
+                }
         summary: dict[str, Any] = {
             "tasks": tasks,
             "duration": duration,
@@ -278,6 +296,8 @@ class _State:
                 for t, tid, line in self.logs
             ],
         }
+        if histogram_ns is not None:
+            summary["histograms"] = hists
         if self.logs_omitted:
             summary["logs_omitted"] = self.logs_omitted
         threads = self.threads.values()
@@ -303,6 +323,7 @@ def _scan(reader: TraceReader, s: _State) -> None:
     exhaustions, cpu, charged, home = s.exhaustions, s.cpu, s.charged, s.home
     latency, response, open_jobs, in_job = s.latency, s.response, s.open_jobs, s.in_job
     logs = s.logs
+    window, window_jobs, tardy, late, ended = s.window, s.window_jobs, s.tardy, s.late, s.ended
     running, running_sc, since = s.running, s.running_sc, s.since
     record: Any = None  # the last array read: the record in hand when something raises
     obj: Any = None
@@ -332,6 +353,11 @@ def _scan(reader: TraceReader, s: _State) -> None:
                         raise Invalid
                     if type(deadline) is not int:
                         raise Invalid
+                    if window is not None:
+                        if not window[0] <= t < window[1]:
+                            continue
+                        span = window_jobs.setdefault(thread, [job, job])
+                        span[1] = job
                     releases[thread] += 1
                     open_jobs[thread][job] = t
                 elif kind == JOB_START:
@@ -359,13 +385,24 @@ def _scan(reader: TraceReader, s: _State) -> None:
                         except OverflowError:
                             problem = _OVERFLOW.format("response", t - released)
                             raise RecordProblem(problem) from None
+                        ended[thread] = (job, t)
+                        if late and (thread, job) in late:
+                            tardy[thread].append(t - late.pop((thread, job)))
                 elif kind == DEADLINE_MISS:
                     _, t, thread, job, deadline = record
                     if type(t) is not int or type(thread) is not int or type(job) is not int:
                         raise Invalid
                     if type(deadline) is not int:
                         raise Invalid
+                    if window is not None:
+                        span = window_jobs.get(thread)
+                        if span is None or not span[0] <= job <= span[1]:
+                            continue
                     misses[thread] += 1
+                    if job in open_jobs[thread]:
+                        late[thread, job] = deadline
+                    elif ended.get(thread, (None,))[0] == job:  # the miss follows its end
+                        tardy[thread].append(ended[thread][1] - deadline)
                 else:  # a negative code
                     raise Invalid
             elif kind == PREEMPT:
