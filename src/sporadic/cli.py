@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import structlog
+import trio
 from rich.console import Console
+from rich.text import Text
 
+from sporadic.description import System
 from sporadic.errors import SimulationError, SporadicError
 from sporadic.live.commands import add_commands, add_run_options, cmd_agent, cmd_emit, served_run
-from sporadic.simulation import load, simulate
+from sporadic.simulation import Simulation, load
 from sporadic.traces.summary import summarise
-from sporadic.traces.table import render_summary
-from sporadic.units import format_duration, parse_duration
+from sporadic.traces.table import plain, printable, quiet_console, render_summary, shorten
+from sporadic.traces.writer import TraceWriter
+from sporadic.units import MAX_SEED, format_duration, parse_duration
 
 log = structlog.get_logger("sporadic")
+MAX_MESSAGE = 4096  # characters of an error message: one readable line, whatever a file held
 
 
 def _duration_arg(text: str) -> int:
@@ -28,6 +35,17 @@ def _duration_arg(text: str) -> int:
         return parse_duration(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _seed_arg(text: str) -> int:
+    """A seed numpy's generators take and a trace's header holds: 0..2^63-1."""
+    try:
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if not 0 <= seed <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"{seed} is outside 0..{MAX_SEED}")
+    return seed
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
         "--workload", type=Path, help="side file for a .system (default X.workload.toml)"
     )
     run.add_argument("--until", type=_duration_arg, help="simulated time, e.g. 2s (overrides)")
-    run.add_argument("--seed", type=int, help="random seed (overrides the description's)")
+    run.add_argument("--seed", type=_seed_arg, help="random seed (overrides the description's)")
     run.add_argument("-o", "--output", type=Path, help="trace file (default: FILE.trace)")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
     add_run_options(run)
@@ -79,53 +97,123 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _console() -> Console:
-    """The terminal's width, or 160 columns when the output is not a terminal."""
-    console = Console()
-    return console if console.is_terminal else Console(width=160)
+def _console(width: int = 160) -> Console:
+    """The terminal's width, or ``width`` columns when the output is not a terminal; never
+    highlighting (user text is printed as text, see ``traces/table.py``)."""
+    console = quiet_console()
+    return console if console.is_terminal else quiet_console(width)
 
 
-def _print(summary: dict, as_json: bool, title: str) -> None:
+def _print(summary: dict, as_json: bool, title: Text) -> None:
     if as_json:
         print(json.dumps(summary, indent=2))
     else:
         console = _console()
-        console.print(f"[bold]{title}[/bold]")
+        console.print(title)
         render_summary(summary, console)
+
+
+def _inputs(args: argparse.Namespace, system: System) -> list[Path]:
+    """Every file a run reads: the description, a .system's side file, the token file and the
+    wasm modules the description names."""
+    paths = [args.file]
+    if args.workload is not None:
+        paths.append(args.workload)
+    elif args.file.suffix == ".system":  # the side file load() read, if there was one
+        side = args.file.with_name(args.file.stem + ".workload.toml")
+        paths += [side] if side.exists() else []
+    if getattr(args, "token_file", None) is not None:
+        paths.append(args.token_file)
+    specs = [p.wasm for p in (*system.partitions, *system.protection_domains)]
+    paths += [Path(s.path) for s in specs if s is not None]
+    paths += [Path(d.wasm) for d in system.deploys]
+    return paths
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one file: by inode when both exist (hard links, symlinks),
+    else by their resolved paths."""
+    if a.exists() and b.exists():
+        return os.path.samefile(a, b)
+    return a.resolve() == b.resolve()
+
+
+def refuse_overwrite(trace: Path, inputs: list[Path]) -> None:
+    """Raise if writing ``trace`` would replace one of ``inputs``: a run must never destroy the
+    description it was given (``-o small.toml``, or a description named ``x.trace``)."""
+    for path in inputs:
+        if _same_file(trace, path):
+            raise SporadicError(f"{path}: the trace would overwrite an input; give -o another path")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     system = load(args.file, args.workload)
     trace = args.output or args.file.with_suffix(".trace")
+    refuse_overwrite(trace, _inputs(args, system))
     started = time.process_time()
-    if args.listen:
+    if args.listen:  # its socket's errors are its own (an address in use is not the trace's)
         _, end = served_run(args, system, trace)
     else:
-        end = simulate(system, trace, until=args.until, seed=args.seed).system.duration
+        with _naming(trace):
+            with _header_errors(args.file):  # refused before the trace file is opened
+                sim = Simulation(system, trace, args.seed, args.until)
+            trio.run(sim.run_async)
+        end = sim.system.duration
+    with _naming(trace):
+        summary = summarise(trace)
     log.info(
         "simulated",
-        system=system.name,
+        system=shorten(system.name),
         simulated_ns=end,
         cpu_s=round(time.process_time() - started, 3),
-        trace=str(trace),
+        trace=printable(trace),
     )
-    _print(summarise(trace), args.json, f"{system.name}: trace written to {trace}")
+    title = Text.assemble(
+        plain(system.name, "bold"), (f": trace written to {printable(trace)}", "bold")
+    )
+    _print(summary, args.json, title)
     return 0
+
+
+@contextlib.contextmanager
+def _header_errors(path: Path) -> Iterator[None]:
+    """The trace writer's refusals of a header (over the format's size limit, an integer
+    msgpack cannot hold) as one line naming the description, for ``check`` and ``run`` alike."""
+    try:
+        yield
+    except (ValueError, OverflowError) as e:
+        raise SporadicError(f"{path}: {e}") from None
+
+
+@contextlib.contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """An OS error while working on ``path`` (a directory, a full disk), even one raised in a
+    trio task and so inside an exception group, as one line naming the file: its own, else
+    ``path``."""
+    try:
+        yield
+    except OSError as e:
+        raise SporadicError(f"{e.filename or path}: {e.strerror or e}") from None
+    except BaseExceptionGroup as group:
+        leaf = _first_leaf(group)
+        if isinstance(leaf, OSError):
+            raise SporadicError(f"{leaf.filename or path}: {leaf.strerror or leaf}") from None
+        raise
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     from sporadic.analysis.check import analyse  # only `check` pays for its import
 
     system = load(args.file, args.workload)
+    with _header_errors(args.file):  # built as `run` builds it: what the kernel, wasmtime or
+        TraceWriter(io.BytesIO(), Simulation(system).header())  # the trace writer refuses, fails
     if args.json:
         print(json.dumps(system.to_dict(), indent=2))
         return 0
     from rich.table import Table
 
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=120)
-    table = Table(title=f"{system.name}: {args.file} is valid")
+    console = _console(120)
+    table = Table(title=Text.assemble(plain(system.name), f": {printable(args.file)} is valid"))
     for col in ("kind", "name", "priority", "budget", "period", "utilisation", "notes"):
         table.add_column(col)
     rows = [("partition", p.name, p.priority, p.sc, "") for p in system.partitions]
@@ -136,12 +224,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     rows += [("thread", t.name, t.priority, t.sc, "") for t in system.threads]
     for kind, name, prio, sc, note in rows:
         if sc is None:
-            table.add_row(kind, name, str(prio), "-", "-", "-", "no SC")
+            table.add_row(kind, plain(name), str(prio), "-", "-", "-", "no SC")
             continue
         rr = " (round robin)" if sc.budget == sc.period else ""
         table.add_row(
             kind,
-            name,
+            plain(name),
             str(prio),
             format_duration(sc.budget),
             format_duration(sc.period) + rr,
@@ -166,17 +254,17 @@ def cmd_check(args: argparse.Namespace) -> int:
         for v in verdicts:
             rel = by_name[v.name].release
             rta.add_row(
-                v.name,
+                plain(v.name),
                 format_duration(v.wcet) if v.wcet else "-",
                 format_duration(rel.period),
                 format_duration(rel.deadline),
                 format_duration(v.response) if v.response else "misses",
                 format_duration(v.with_budgets) if v.with_budgets else "misses",
-                v.note,
+                plain(v.note, limit=None),
             )
         console.print(rta)
     for w in (system.microkit or {}).get("warnings", ()):
-        console.print(f"[yellow]warning:[/yellow] {w}")
+        console.print(Text.assemble(("warning:", "yellow"), f" {printable(w)}"))
     return 0
 
 
@@ -192,13 +280,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(json.dumps(c.to_dict(), indent=2))
         return 0 if c.agree else 1
     verdict = "agree" if c.agree else "DIVERGE"
-    print(f"{args.file}: real kernel and simulator {verdict} over {c.intervals} intervals")
+    print(
+        f"{printable(args.file)}: real kernel and simulator {verdict} over {c.intervals} intervals"
+    )
     if not c.agree:
-        print(f"first divergence: {c.divergence}")
-    print("\n".join(context(result.real, result.simulated, c.index)))
+        print(f"first divergence: {printable(c.divergence)}")
+    for line in context(result.real, result.simulated, c.index):  # thread names: the file's
+        print(printable(line))
     print(f"largest switch difference: {c.worst_switch_ns} ns (tolerance {SWITCH_TOLERANCE_NS} ns)")
     for name, (real, sim) in c.cpu.items():
-        print(f"cpu {name}: real {real / 1e6:.3f} ms, simulated {sim / 1e6:.3f} ms")
+        print(f"cpu {shorten(name)}: real {real / 1e6:.3f} ms, simulated {sim / 1e6:.3f} ms")
     return 0 if c.agree else 1
 
 
@@ -207,13 +298,16 @@ def cmd_report(args: argparse.Namespace) -> int:
         from sporadic.traces.deploys import compare_deploys
         from sporadic.traces.table import render_deploys
 
-        result = compare_deploys(args.trace)
+        with _naming(args.trace):
+            result = compare_deploys(args.trace)
         if args.json:
             print(json.dumps(result, indent=2))
         else:
             render_deploys(result, _console())
         return 0
-    _print(summarise(args.trace), args.json, f"{args.trace}")
+    with _naming(args.trace):
+        summary = summarise(args.trace)
+    _print(summary, args.json, plain(args.trace, "bold", limit=None))
     return 0
 
 
@@ -224,30 +318,54 @@ def main(argv: Sequence[str] | None = None) -> int:
         wrapper_class=structlog.make_filtering_bound_logger(20 if args.verbose else 40),
     )
     try:
-        if args.command == "run":
-            return cmd_run(args)
-        if args.command == "check":
-            return cmd_check(args)
-        if args.command == "validate":
-            return cmd_validate(args)
-        if args.command == "emit":
-            return cmd_emit(args)
-        if args.command == "agent":
-            return cmd_agent(args)
-        return cmd_report(args)
+        try:
+            return _dispatch(args)
+        except BaseExceptionGroup as group:  # a trio task's error: the first one says enough
+            raise _first_leaf(group) from None
     except SimulationError as e:
-        print(f"sporadic: error: {e}", file=sys.stderr)
+        _error(str(e))
         print("sporadic: the trace holds everything up to that point (truncated)", file=sys.stderr)
         return 2
     except SporadicError as e:
-        print(f"sporadic: error: {e}", file=sys.stderr)
+        _error(str(e))
         return 2
     except FileNotFoundError as e:
-        print(f"sporadic: error: {e.filename}: no such file", file=sys.stderr)
+        _error(f"{e.filename}: no such file")
         return 2
     except BrokenPipeError:  # the reader (`| head`) left early: nothing more to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except OSError as e:  # a path the command line named: a directory, a full disk, ...
+        _error(f"{e.filename}: {e.strerror or e}" if e.filename else str(e.strerror or e))
+        return 2
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "run":
+        return cmd_run(args)
+    if args.command == "check":
+        return cmd_check(args)
+    if args.command == "validate":
+        return cmd_validate(args)
+    if args.command == "emit":
+        return cmd_emit(args)
+    if args.command == "agent":
+        return cmd_agent(args)
+    return cmd_report(args)
+
+
+def _first_leaf(group: BaseExceptionGroup) -> BaseException:
+    """The first exception inside ``group`` (groups nest), re-raised for ``main`` to report."""
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
+
+
+def _error(message: str) -> None:
+    """One line on stderr: control characters escaped, and cut at ``MAX_MESSAGE`` characters."""
+    text = printable(message)
+    if len(text) > MAX_MESSAGE:
+        text = text[: MAX_MESSAGE - 1] + "…"
+    print(f"sporadic: error: {text}", file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

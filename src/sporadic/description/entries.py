@@ -14,6 +14,7 @@ from sporadic.description.model import KernelSettings, SCParams, WasmSpec
 
 MAX_PRIORITY = 254  # Microkit's limit for a PD; the 255th level is the monitor's
 DEFAULT_BUDGET = 1_000_000  # Microkit's default 1000 us
+MAX_TABLE_ELEMENTS = (1 << 32) - 1  # a wasm32 table's largest size
 
 WASM_LIMIT_FIELDS = {
     "memory",
@@ -62,6 +63,17 @@ def scheduled(
     return name, loc, prio, sc, domain
 
 
+def too_frequent(period: int, min_budget: int) -> str | None:
+    """Why a periodic release or interrupt of ``period`` ns is refused, else None.
+
+    A timer that fires more often than MIN_BUDGET (twice the kernel's worst-case entry) fires
+    faster than the kernel can take it; in the simulator each firing also queues a job, so a
+    period of 1 ns would fill memory (20 million jobs in 20 ms)."""
+    if period < min_budget:
+        return f"period: {period} ns is below MIN_BUDGET {min_budget} ns"
+    return None
+
+
 def wasm_spec(fields: FieldReader, where: dict, limits: dict, loc: tuple) -> WasmSpec:
     """``wasm`` and ``args`` from ``where``; limits and fault policy from ``limits``."""
     path = fields.get(where, "wasm", str, None, loc)
@@ -72,6 +84,8 @@ def wasm_spec(fields: FieldReader, where: dict, limits: dict, loc: tuple) -> Was
     resolved = Path(path) if Path(path).is_absolute() else base / path
     if not resolved.exists():
         fields.error(loc, "wasm", loc[2], f"wasm: {resolved} does not exist")
+    if not resolved.is_file():
+        fields.error(loc, "wasm", loc[2], f"wasm: {resolved} is not a regular file")
     on_fault = fields.get(limits, "on_fault", str, "restart", loc)
     if on_fault not in ("restart", "stop"):
         fields.error(loc, "on_fault", loc[2], "on_fault: restart or stop")
@@ -82,7 +96,7 @@ def wasm_spec(fields: FieldReader, where: dict, limits: dict, loc: tuple) -> Was
         path=str(resolved),
         args=tuple(args),
         memory=fields.size(limits, "memory", 64 * 1024 * 1024, loc),
-        tables=fields.get(limits, "tables", int, 10_000, loc),
+        tables=fields.bounded(limits, "tables", 10_000, loc, 0, MAX_TABLE_ELEMENTS),
         max_job_time=fields.duration(limits, "max_job_time", 1_000_000_000, loc),
         on_fault=on_fault,
         fault_channel=fault_channel,
@@ -95,6 +109,7 @@ __all__ = [
     "MAX_PRIORITY",
     "WASM_LIMIT_FIELDS",
     "scheduled",
+    "too_frequent",
     "unique_name",
     "wasm_spec",
 ]

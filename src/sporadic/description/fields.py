@@ -6,12 +6,25 @@ and raises a ``DescriptionError`` naming the file, the line and the field when o
 
 from __future__ import annotations
 
+import math
 import re
+import reprlib
 from typing import Any
 
 from sporadic.description.model import Distribution, KernelSettings, SCParams
 from sporadic.errors import DescriptionError
-from sporadic.units import parse_duration, parse_size
+from sporadic.units import INF, MAX_PERIOD, WORD_MAX, parse_duration, parse_size
+
+# An SC object is at most 2^47 bytes (seL4_MaxUntypedBits on 64-bit): 96 bytes of sched_context_t
+# and 16 per refill, less the two every SC has
+MAX_EXTRA_REFILLS = ((1 << 47) - 96) // 16 - 2
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 60
+
+
+def short(value: Any) -> str:
+    """``repr(value)`` cut short: a message quotes a value, not 16 MiB of it."""
+    return _SHORT.repr(value)
 
 
 class SourceLines:
@@ -86,7 +99,14 @@ class FieldReader:
             names = (
                 kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
             )
-            self.error(loc, key, loc[2], f"{key}: expected {names}, got {v!r}")
+            self.error(loc, key, loc[2], f"{key}: expected {names}, got {short(v)}")
+        return v
+
+    def bounded(self, d: dict, key: str, default: Any, loc: tuple, lo: int, hi: int) -> Any:
+        """``d[key]`` as an int in ``lo..hi`` (what the kernel or a trace can hold)."""
+        v = self.get(d, key, int, default, loc)
+        if v is not None and not lo <= v <= hi:
+            self.error(loc, key, loc[2], f"{key}: {v} is outside {lo}..{hi}")
         return v
 
     def duration(self, d: dict, key: str, default: Any, loc: tuple) -> Any:
@@ -136,9 +156,13 @@ class FieldReader:
                 return Distribution("uniform", (lo, hi))
             if "normal" in value:
                 mean, std = (parse_duration(v) for v in _pair(value["normal"]))
+                if mean + 6 * std >= INF:
+                    raise ValueError("normal: mean + 6 std is 2^62 ns or more")
                 return Distribution("normal", (mean, std, 0, mean + 6 * std))
             if "exponential" in value:
                 mean = parse_duration(value["exponential"])
+                if 20 * mean >= INF:
+                    raise ValueError("exponential: 20 times the mean is 2^62 ns or more")
                 return Distribution("exponential", (mean, 0, 20 * mean))
             if "choice" in value:
                 extra = set(value) - {"choice", "weights"}
@@ -157,8 +181,10 @@ class FieldReader:
                 ):
                     raise ValueError("weights must be one non-negative number per choice")
                 total = float(sum(weights))
+                if not all(map(math.isfinite, weights)) or not math.isfinite(total):
+                    raise ValueError("weights must be finite, and so must their sum")
                 return Distribution("choice", vals, tuple(float(w) / total for w in weights))
-            raise ValueError(f"unknown distribution {next(iter(value))!r}")
+            raise ValueError(f"unknown distribution {short(next(iter(value)))}")
         except ValueError as e:
             self.error(loc, key, loc[2], f"{key}: {e}")
             raise  # pragma: no cover
@@ -169,13 +195,29 @@ class FieldReader:
         period = self.duration(d, "period", budget, loc)
         extra = self.get(d, "extra_refills", int, 0, loc)
         sporadic = self.get(d, "sporadic", bool, False, loc)
-        badge = self.get(d, "badge", int, 0, loc)
+        badge = self.bounded(d, "badge", 0, loc, 0, WORD_MAX)
         if budget is None:
             self.error(loc, None, loc[2], "budget: missing")
+        for key, value in (("budget", budget), ("period", period)):
+            if value > MAX_PERIOD:
+                self.error(
+                    loc,
+                    key,
+                    loc[2],
+                    f"{key}: {value} ns is above MAX_PERIOD {MAX_PERIOD} ns "
+                    "(seL4 rejects it with RangeError)",
+                )
         if budget > period:
             self.error(loc, "budget", loc[2], f"budget: {budget} ns exceeds the period {period} ns")
         if extra < 0:
             self.error(loc, "extra_refills", loc[2], "extra_refills: must be >= 0")
+        if extra > MAX_EXTRA_REFILLS:
+            self.error(
+                loc,
+                "extra_refills",
+                loc[2],
+                f"extra_refills: {extra} is more than the {MAX_EXTRA_REFILLS} an SC holds",
+            )
         return SCParams(budget, period, extra, sporadic, badge)
 
     def check_sc_against_kernel(self, sc: SCParams, kernel: KernelSettings, loc: tuple) -> None:

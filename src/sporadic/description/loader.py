@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from sporadic.description.agent import AgentReader
+from sporadic.description.bounds import check_text, check_values, read_capped
 from sporadic.description.checks import check_microkit_graph, cross_check
 from sporadic.description.fields import FieldReader
-from sporadic.description.model import System
+from sporadic.description.model import AgentSettings, Partition, ProtectionDomain, System
 from sporadic.description.partitions import PartitionReader
 from sporadic.description.protection_domains import ProtectionDomainReader
 from sporadic.description.scripts import ScriptReader
@@ -28,7 +29,9 @@ from sporadic.errors import DescriptionError
 
 
 def parse_toml(text: str, path: str) -> dict[str, Any]:
-    """tomllib with its position turned into our file:line error."""
+    """tomllib with its position turned into our file:line error, and its limits (nesting,
+    digits, dotted keys) turned into errors too rather than a crash or a memory blow-up."""
+    check_text(text, path)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -37,16 +40,18 @@ def parse_toml(text: str, path: str) -> dict[str, Any]:
         msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(e))
         col = f", column {m.group(2)}" if m else ""
         raise DescriptionError(path, line, "", f"TOML syntax error{col}: {msg}") from None
+    except RecursionError:
+        raise DescriptionError(path, None, "", "arrays or tables nested too deep to read") from None
+    except ValueError as e:  # Python's limit on an integer's digits
+        raise DescriptionError(
+            path, None, "", f"cannot read a value: {str(e).split(';')[0]}"
+        ) from None
 
 
 def read_text(path: str | Path) -> str:
-    """The file's text; a missing, unreadable or non-UTF-8 file is a description error."""
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError as e:
-        raise DescriptionError(str(path), None, "", f"cannot read: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise DescriptionError(str(path), None, "", "not a UTF-8 text file") from None
+    """The file's text; a missing, unreadable, non-regular (``/dev/zero``), larger than 16 MiB
+    or non-UTF-8 file is a description error."""
+    return read_capped(path)
 
 
 def load_text(text: str, path: str = "<memory>") -> System:
@@ -61,6 +66,7 @@ def load(path: str | Path) -> System:
 
 def _resolve(fields: FieldReader, data: dict) -> System:
     """Read the sections in the order they depend on each other, then check across them."""
+    check_values(fields, data)
     fields.unknown(
         data,
         {
@@ -116,6 +122,7 @@ def _resolve(fields: FieldReader, data: dict) -> System:
     agent_reader = AgentReader(fields, kernel)
     agent = agent_reader.settings(data)
     deploys = agent_reader.deploys(data, agent, duration)
+    _check_fuel(fields, fuel_per_us, partitions, pds, agent)
     return System(
         name=name,
         duration=duration,
@@ -137,6 +144,35 @@ def _resolve(fields: FieldReader, data: dict) -> System:
         deploys=deploys,
         path=fields.path,
     )
+
+
+def _check_fuel(
+    fields: FieldReader,
+    fuel_per_us: int,
+    partitions: tuple[Partition, ...],
+    pds: tuple[ProtectionDomain, ...],
+    agent: AgentSettings | None,
+) -> None:
+    """A module's longest run in fuel (its time at ``fuel_per_us``) must fit wasmtime's fuel
+    counter, which the simulator keeps below 2^63."""
+
+    def check(ns: int, loc: tuple, key: str) -> None:
+        if ns * fuel_per_us // 1000 >= 1 << 63:
+            fields.error(
+                loc,
+                key,
+                loc[2],
+                f"{key}: {ns} ns at fuel_per_us {fuel_per_us} is 2^63 units of fuel or more",
+            )
+
+    for table, entries in (("partition", partitions), ("protection_domain", pds)):
+        for i, entry in enumerate(entries):
+            if entry.wasm is not None:
+                check(
+                    entry.wasm.max_job_time, (table, i, f'{table} "{entry.name}"'), "max_job_time"
+                )
+    if agent is not None:
+        check(agent.max_run_time, ("agent", 0, "[agent]"), "max_run_time")
 
 
 __all__ = ["load", "load_text", "parse_toml", "read_text"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sporadic.description.entries import WASM_LIMIT_FIELDS, scheduled, wasm_spec
+from sporadic.description.entries import WASM_LIMIT_FIELDS, scheduled, too_frequent, wasm_spec
 from sporadic.description.fields import FieldReader
 from sporadic.description.model import (
     Action,
@@ -55,7 +55,7 @@ class PartitionReader:
         name, loc, prio, sc, domain = scheduled(
             self.fields, "partition", i, d, PARTITION_FIELDS, kernel, num_domains, names
         )
-        release = self.release(d, loc)
+        release = self.release(d, loc, kernel.min_budget)
         job, wasm = self.job(d, loc)
         if release is not None and not job:
             self.fields.error(loc, "job", loc[2], "job: a released partition needs a job")
@@ -80,8 +80,9 @@ class PartitionReader:
             line=self.fields.lines.find("partition", i),
         )
 
-    def release(self, d: dict, loc: tuple) -> Release | None:
-        """``release``: when a periodic partition's jobs arrive and are due."""
+    def release(self, d: dict, loc: tuple, min_period: int) -> Release | None:
+        """``release``: when a periodic partition's jobs arrive and are due; not more often than
+        ``min_period`` (the kernel's MIN_BUDGET, see ``too_frequent``)."""
         if "release" not in d:
             return None
         rd = self.fields.get(d, "release", dict, {}, loc)
@@ -90,6 +91,9 @@ class PartitionReader:
         period = self.fields.duration(rd, "period", None, rloc)
         if period is None or period <= 0:
             self.fields.error(loc, "release", loc[2], "release: needs a period > 0")
+        problem = too_frequent(period, min_period)
+        if problem is not None:
+            self.fields.error(loc, "release", loc[2], f"release: {problem}")
         offset = self.fields.duration(rd, "offset", 0, rloc)
         deadline = self.fields.duration(rd, "deadline", period, rloc)
         if deadline <= 0:

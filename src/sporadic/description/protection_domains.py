@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sporadic.description.entries import WASM_LIMIT_FIELDS, scheduled, wasm_spec
+from sporadic.description.entries import WASM_LIMIT_FIELDS, scheduled, too_frequent, wasm_spec
 from sporadic.description.fields import FieldReader
 from sporadic.description.model import (
     Channel,
@@ -69,7 +69,7 @@ class ProtectionDomainReader:
             passive=self.fields.get(d, "passive", bool, False, loc),
             domain=domain,
             handlers=self.handlers(d, loc, default_handlers()),
-            irqs=self.irq_timers(d, loc),
+            irqs=self.irq_timers(d, loc, kernel.min_budget),
             line=self.fields.lines.find("protection_domain", i),
         )
 
@@ -105,8 +105,9 @@ class ProtectionDomainReader:
                 self.fields.error(loc, key, loc[2], f"{key}: expected a list of actions or a table")
         return Handlers(init, per_channel["notified"], per_channel["protected"], deadline)
 
-    def irq_timers(self, d: dict, loc: tuple) -> tuple[IrqTimer, ...]:
-        """``irq``: periodic interrupts, each on a channel id of the PD (``irq`` defaults to it)."""
+    def irq_timers(self, d: dict, loc: tuple, min_period: int) -> tuple[IrqTimer, ...]:
+        """``irq``: periodic interrupts, each on a channel id of the PD (``irq`` defaults to it),
+        none more often than ``min_period`` (the kernel's MIN_BUDGET, see ``release_period``)."""
         out = []
         for j, item in enumerate(self.fields.get(d, "irq", list, [], loc)):
             iloc = (loc[0], loc[1], f"{loc[2]}: irq[{j}]")
@@ -119,6 +120,9 @@ class ProtectionDomainReader:
             period = self.fields.duration(item, "period", None, iloc)
             if period is None or period <= 0:
                 self.fields.error(loc, "irq", iloc[2], "period: required and > 0")
+            problem = too_frequent(period, min_period)
+            if problem is not None:
+                self.fields.error(loc, "irq", iloc[2], problem)
             out.append(
                 IrqTimer(
                     ch,

@@ -8,7 +8,24 @@ from pathlib import Path
 from sporadic.description.fields import FieldReader
 from sporadic.description.model import KernelSettings
 from sporadic.description.profiles import PROFILES
+from sporadic.units import MAX_SEED
 
+MAX_DOMAIN = 255  # seL4's CONFIG_NUM_DOMAINS is at most 256 (scheduler/domains.py)
+MAX_FUEL_PER_US = 1_000_000  # a thousand wasm instructions a nanosecond: beyond any CPU
+# MIN_BUDGET is twice the kernel's worst-case entry, tens of microseconds on real platforms; a
+# second is far above any, and keeps every kernel entry's cost (at most MIN_BUDGET) small
+# enough that no run's times can leave what a trace holds
+MAX_MIN_BUDGET = 1_000_000_000
+
+# the parts of one kernel entry (and the timer's slack), each at most MIN_BUDGET
+KERNEL_COSTS = (
+    "entry_cost",
+    "irq_latency",
+    "idle_irq_latency",
+    "syscall_latency",
+    "fastpath_cost",
+    "timer_precision",
+)
 KERNEL_FIELDS = {
     "profile",
     "min_budget",
@@ -35,7 +52,7 @@ class SettingsReader:
         self.fields.unknown(sysd, {"name", "duration", "seed"}, sloc)
         name = self.fields.get(sysd, "name", str, default_name or Path(self.fields.path).stem, sloc)
         duration = self.fields.duration(sysd, "duration", 1_000_000_000, sloc)
-        seed = self.fields.get(sysd, "seed", int, 0, sloc)
+        seed = self.fields.bounded(sysd, "seed", 0, sloc, 0, MAX_SEED)
         if duration <= 0:
             self.fields.error(sloc, "duration", "[system]", "duration: must be > 0")
         return name, duration, seed
@@ -48,6 +65,10 @@ class SettingsReader:
         fuel = self.fields.get(cd, "fuel_per_us", int, 1000, cloc)
         if fuel <= 0:
             self.fields.error(cloc, "fuel_per_us", "[cpu]", "fuel_per_us: must be > 0")
+        if fuel > MAX_FUEL_PER_US:
+            self.fields.error(
+                cloc, "fuel_per_us", "[cpu]", f"fuel_per_us: must be at most {MAX_FUEL_PER_US}"
+            )
         return fuel
 
     def kernel_settings(self, data: dict) -> KernelSettings:
@@ -73,6 +94,23 @@ class SettingsReader:
         )
         if kernel.min_budget < 1:
             self.fields.error(kloc, "min_budget", "[kernel]", "min_budget: must be at least 1ns")
+        if kernel.min_budget > MAX_MIN_BUDGET:
+            self.fields.error(
+                kloc,
+                "min_budget",
+                "[kernel]",
+                f"min_budget: {kernel.min_budget} ns is above {MAX_MIN_BUDGET} ns (1s)",
+            )
+        for key in KERNEL_COSTS:
+            # MIN_BUDGET is twice the kernel's worst-case entry: no part of one entry is longer
+            # (a longer one would also charge an SC for millions of periods at once)
+            if getattr(kernel, key) > kernel.min_budget:
+                self.fields.error(
+                    kloc,
+                    key,
+                    "[kernel]",
+                    f"{key}: {getattr(kernel, key)} ns is above MIN_BUDGET {kernel.min_budget} ns",
+                )
         return kernel
 
     def domain_schedule(self, data: dict) -> tuple[tuple[int, int], ...]:
@@ -97,6 +135,13 @@ class SettingsReader:
             length = self.fields.duration(entry, "length", None, eloc)
             if dom is None or dom < 0 or length is None or length <= 0:
                 self.fields.error(dloc, "schedule", eloc[2], "needs domain >= 0 and a length > 0")
+            if dom > MAX_DOMAIN:
+                self.fields.error(
+                    dloc,
+                    "schedule",
+                    eloc[2],
+                    f"domain: {dom} is above {MAX_DOMAIN} (seL4 has at most 256 domains)",
+                )
             out.append((dom, length))
         return tuple(out)
 

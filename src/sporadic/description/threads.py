@@ -8,6 +8,7 @@ from sporadic.description.entries import unique_name
 from sporadic.description.fields import FieldReader
 from sporadic.description.model import KernelSettings, Thread
 from sporadic.description.scripts import ScriptReader
+from sporadic.units import WORD_MAX
 
 NUM_PRIORITIES = 256
 
@@ -71,7 +72,7 @@ class ThreadReader:
             sc=sc,
             script=script,
             timeout_handler=handler,
-            timeout_badge=self.fields.get(d, "timeout_badge", int, 0, loc),
+            timeout_badge=self.fields.bounded(d, "timeout_badge", 0, loc, 0, WORD_MAX),
             start=self.fields.get(d, "start", bool, True, loc),
             line=self.fields.lines.find("thread", i),
         )

@@ -15,6 +15,7 @@ from sporadic.errors import SporadicError
 from sporadic.live import client
 from sporadic.live.run import LiveRun, is_loopback, parse_address, read_token, with_agent
 from sporadic.simulation import Simulation
+from sporadic.traces.table import plain, printable, quiet_console
 from sporadic.units import format_duration
 
 EMIT_USAGE = "Usage: sporadic emit [--connect HOST:PORT] wasm-file [args...]"
@@ -96,16 +97,17 @@ def cmd_agent(args: argparse.Namespace) -> int:
     reply = trio.run(partial(client.request, address, token, args.action, **fields))
     if args.action == "list":
         _print_modules(reply["modules"])
-    elif args.action == "logs":
+    elif args.action == "logs":  # a module's output, as text: its escapes are shown, not obeyed
         for t, line in reply["lines"]:
-            print(f"{t / 1e9:14.6f}s  {line}")
+            print(f"{t / 1e9:14.6f}s  {printable(line)}")
     else:
-        print(f"{args.name}: {args.action} at {format_duration(reply['t'])}")
+        print(f"{printable(args.name)}: {args.action} at {format_duration(reply['t'])}")
     return 0
 
 
 def _print_modules(modules: list[dict[str, Any]]) -> None:
-    from rich.console import Console
+    """The server's modules as a table; every cell is text (a module's name is the deployer's
+    choice: no markup, no escape sequences, no 100k-character columns)."""
     from rich.table import Table
 
     table = Table(title=f"{len(modules)} module(s)")
@@ -113,16 +115,16 @@ def _print_modules(modules: list[dict[str, Any]]) -> None:
         table.add_column(col)
     for m in modules:
         table.add_row(
-            m["name"],
-            m["state"],
-            "-" if m["exit_status"] is None else str(m["exit_status"]),
-            str(m["priority"]),
+            plain(m["name"]),
+            plain(m["state"]),
+            "-" if m["exit_status"] is None else plain(m["exit_status"]),
+            plain(m["priority"]),
             format_duration(m["budget"]),
             format_duration(m["period"]),
-            str(m["size"]),
-            m["sha256"][:12],
+            plain(m["size"]),
+            plain(str(m["sha256"])[:12]),
         )
-    Console().print(table)
+    quiet_console().print(table)
 
 
 async def _watch(address: str, token: str | None) -> int:

@@ -30,7 +30,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sporadic.errors import MicrokitError
+from sporadic.description.bounds import read_capped
+from sporadic.errors import DescriptionError, MicrokitError
 from sporadic.microkit.channels import ChannelReader
 from sporadic.microkit.checks import SystemChecks
 from sporadic.microkit.domain_schedule import DomainScheduleReader
@@ -197,14 +198,12 @@ def parse_microkit(text: str, path: str, *, cores: int | None = None) -> Microki
 
 
 def load_microkit(path: str | Path, *, cores: int | None = None) -> MicrokitSystem:
-    """Load and check a ``.system`` file (read as UTF-8, like Microkit)."""
-    p = Path(path)
+    """Load and check a ``.system`` file (read as UTF-8, like Microkit; a regular file of at
+    most 16 MiB)."""
     try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise MicrokitError(str(path), None, None, f"cannot read: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise MicrokitError(str(path), None, None, "not a UTF-8 text file") from None
+        text = read_capped(path, "a system file")
+    except DescriptionError as e:  # unreadable, not a regular file, too large, not UTF-8
+        raise MicrokitError(str(path), None, None, e.message) from None
     return parse_microkit(text, str(path), cores=cores)
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sporadic.description.bounds import check_values
 from sporadic.description.checks import check_microkit_graph
 from sporadic.description.fields import FieldReader
 from sporadic.description.loader import parse_toml, read_text
@@ -44,9 +45,10 @@ from sporadic.description.model import (
 from sporadic.description.protection_domains import ProtectionDomainReader
 from sporadic.description.scripts import ScriptReader
 from sporadic.description.settings import SettingsReader
-from sporadic.errors import DescriptionError
+from sporadic.errors import DescriptionError, MicrokitError
 from sporadic.microkit.loader import load_microkit
 from sporadic.microkit.model import MicrokitSystem
+from sporadic.units import INF, MAX_PERIOD, format_duration
 
 DEFAULT_DURATION = 1_000_000_000
 DEFAULT_TICK = 1_000  # ns per domain-schedule tick when the side file does not say
@@ -55,6 +57,7 @@ DEFAULT_TICK = 1_000  # ns per domain-schedule tick when the side file does not 
 def _load_workload(fields: FieldReader, data: dict, ms: MicrokitSystem) -> System:
     """The side file's ``[system]``, ``[kernel]`` (with ``tick``) and ``[[pd]]`` tables, read
     with the description's own readers so both report errors alike."""
+    check_values(fields, data)
     settings = SettingsReader(fields)
     pd_reader = ProtectionDomainReader(fields, ScriptReader(fields))
     fields.unknown(data, {"system", "kernel", "pd"}, ("", 0, "top level"))
@@ -79,7 +82,7 @@ def _load_workload(fields: FieldReader, data: dict, ms: MicrokitSystem) -> Syste
         loc = ("pd", i, f'pd "{pd}"')
         fields.unknown(d, {"name", "deadline", "init", "notified", "protected", "irq"}, loc)
         given[pd] = {"handlers": pd_reader.handlers(d, loc, default_handlers()), "loc": loc}
-        given[pd]["irqs"] = pd_reader.irq_timers(d, loc)
+        given[pd]["irqs"] = pd_reader.irq_timers(d, loc, kernel.min_budget)
     return to_system(ms, given, name, duration, seed, kernel, tick, fields.path)
 
 
@@ -94,6 +97,7 @@ def to_system(
     workload_path: str,
 ) -> System:
     """The simulated system of a Microkit file: its PDs, channels and domain schedule."""
+    check_kernel_limits(ms, kernel, tick)
     pds = []
     for index, p in enumerate(ms.protection_domains):
         w = given.get(p.name, {})
@@ -153,6 +157,53 @@ def to_system(
     )
 
 
+def check_kernel_limits(ms: MicrokitSystem, kernel: KernelSettings, tick: int) -> None:
+    """What Microkit's tool lets through but the kernel refuses at boot: a PD's or a virtual
+    machine's budget or period above MAX_PERIOD or below MIN_BUDGET (seL4's
+    ``decodeSchedControl_ConfigureFlags`` in ``src/object/schedcontrol.c``, in its order), and
+    domain lengths longer than a simulation holds."""
+    scheduled = [(p, "protection_domain") for p in ms.protection_domains]
+    scheduled += [
+        (p.virtual_machine, "virtual_machine")
+        for p in ms.protection_domains
+        if p.virtual_machine is not None
+    ]
+    for entry, tag in scheduled:
+        problem = _sc_refusal(entry.budget, entry.period, kernel.min_budget)
+        if problem is not None:
+            raise MicrokitError(
+                ms.path,
+                entry.line,
+                entry.column,
+                f"{problem}, which seL4 refuses (SchedControl_ConfigureFlags: seL4_RangeError), "
+                f"on element '{tag}'",
+            )
+    if ms.domains is not None:
+        for (_, length), in_ticks in zip(ms.domains.schedule, ms.domains.in_ticks, strict=True):
+            if (length * tick if in_ticks else length) >= INF:
+                raise MicrokitError(
+                    ms.path,
+                    ms.domains.line,
+                    ms.domains.column,
+                    "a schedule_entry's duration is 2^62 ns or more, longer than a simulation "
+                    "holds, on element 'domains'",
+                )
+
+
+def _sc_refusal(budget: int, period: int, min_budget: int) -> str | None:
+    """Why seL4 refuses an SC's budget and period (its checks, in its order), else None."""
+    for key, ns in (("budget", budget), ("period", period)):
+        if ns > MAX_PERIOD:
+            return f"{key} ({ns // 1000} us) is above MAX_PERIOD ({format_duration(MAX_PERIOD)})"
+    for key, ns in (("budget", budget), ("period", period)):
+        if ns < min_budget:
+            return (
+                f"{key} ({ns // 1000} us) is below MIN_BUDGET ({format_duration(min_budget)}; "
+                "the side file's [kernel] min_budget sets it)"
+            )
+    return None
+
+
 def _is_channel(channels: tuple[Channel, ...], p: ProtectionDomain, ch: int) -> bool:
     return any(
         (c.a.pd, c.a.id) == (p.name, ch) or (c.b.pd, c.b.id) == (p.name, ch) for c in channels
@@ -180,4 +231,4 @@ def load_system_file(path: str | Path, workload: str | Path | None = None) -> Sy
     return _load_workload(fields, parse_toml(text, str(workload)), ms)
 
 
-__all__ = ["default_workload_path", "load_system_file", "to_system"]
+__all__ = ["check_kernel_limits", "default_workload_path", "load_system_file", "to_system"]

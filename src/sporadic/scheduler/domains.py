@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["DomainSchedule"]
+__all__ = ["MAX_DOMAINS", "DomainSchedule"]
+
+# seL4's CONFIG_NUM_DOMAINS is at most 256 (domains are 8-bit); the ready queues are allocated per
+# domain, so a larger number would cost memory for nothing (domain 10000 took 2 GB)
+MAX_DOMAINS = 256
 
 
 class DomainSchedule:
@@ -19,7 +23,7 @@ class DomainSchedule:
         if not entries:
             raise ValueError("a domain schedule needs at least one entry")
         for domain, duration in entries:
-            if domain < 0 or duration <= 0:
+            if not 0 <= domain < MAX_DOMAINS or duration <= 0:
                 raise ValueError(f"invalid domain schedule entry ({domain}, {duration})")
         if not 0 <= start < len(entries):
             raise ValueError(f"domain schedule start {start} is outside the schedule")

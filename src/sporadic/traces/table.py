@@ -2,13 +2,45 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 _UNITS = ((1_000_000_000, "s"), (1_000_000, "ms"), (1_000, "us"))
 MAX_LOG_LINES = 20
+MAX_NAME = 64  # characters of a name a table shows; longer ones end in "…"
+# C0 controls but the tab, DEL, and C1 controls (ESC is C0): what moves a terminal's cursor,
+# clears its screen, sets its title or opens a hyperlink
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def printable(text: object) -> str:
+    """``text`` with each control character as a visible escape (ESC as the 4 characters
+    ``\\x1b``): names and module output come from files a user may not have written, and must
+    not clear the screen, retitle the window or hide a line on the way to a terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+
+
+def shorten(text: object, limit: int = MAX_NAME) -> str:
+    """``printable(text)`` cut to ``limit`` characters with "…": a 100k-character name must not
+    stretch a table's column (nor take rich seconds to lay out)."""
+    head = printable(str(text)[: limit + 1])  # each character prints as one or more
+    return head if len(head) <= limit else head[: limit - 1] + "…"
+
+
+def plain(text: object, style: str = "", limit: int | None = MAX_NAME) -> Text:
+    """User text as a rich ``Text``: never read as markup (``[/]``, ``[link=...]``), with its
+    control characters escaped and, unless ``limit`` is None, cut to ``limit`` characters."""
+    return Text(printable(text) if limit is None else shorten(text, limit), style=style)
+
+
+def quiet_console(width: int | None = None) -> Console:
+    """A console that does not highlight: rich's highlighter is quadratic on long user text
+    (100k characters of a name took 50 s) and would colour numbers inside names."""
+    return Console(highlight=False, width=width)
 
 
 def format_ns(ns: int | None) -> str:
@@ -42,7 +74,7 @@ def format_ns(ns: int | None) -> str:
 
 def render_summary(summary: dict[str, Any], console: Console | None = None) -> None:
     """Print one row per task with latency/response percentiles, jitter and counters."""
-    console = console or Console()
+    console = console or quiet_console()
     caption = f"simulated {format_ns(summary['duration'])}"
     if summary["truncated"]:
         caption += " - [bold red]TRUNCATED trace[/]: the run did not finish"
@@ -72,7 +104,7 @@ def render_summary(summary: dict[str, Any], console: Console | None = None) -> N
         resp = task["response"]
         misses = str(task["misses"])
         table.add_row(
-            name,
+            plain(name),
             str(task["jobs"]),
             f"[red]{misses}[/]" if task["misses"] else misses,
             *(format_ns(lat[key]) for key in ("min", "p50", "p99", "max")),
@@ -89,8 +121,9 @@ def render_summary(summary: dict[str, Any], console: Console | None = None) -> N
     if logs:
         console.print(f"[bold]program output[/bold] ({len(logs)} lines)")
         for entry in logs[:MAX_LOG_LINES]:
+            task, line = shorten(entry["task"]), printable(entry["line"])
             console.print(
-                f"  {format_ns(entry['t']):>9}  {entry['task']}: {entry['line']}",
+                f"  {format_ns(entry['t']):>9}  {task}: {line}",
                 markup=False,
                 highlight=False,
             )
@@ -101,7 +134,7 @@ def render_summary(summary: dict[str, Any], console: Console | None = None) -> N
 def render_deploys(result: dict[str, Any], console: Console | None = None) -> None:
     """Print the deploy windows, then one row per task: its jobs released inside a window and
     outside every window side by side (the dict :func:`compare_deploys` returns)."""
-    console = console or Console()
+    console = console or quiet_console()
     windows = result["windows"]
     if windows:
         console.print(
@@ -109,9 +142,10 @@ def render_deploys(result: dict[str, Any], console: Console | None = None) -> No
             " start, or to its error or stop)"
         )
         for window in windows:
+            start, end = window["start"], window["end"]
             console.print(
-                f"  {window['name']}: {format_ns(window['start'])} - {format_ns(window['end'])}"
-                f" ({format_ns(window['end'] - window['start'])})",
+                f"  {shorten(window['name'])}: {format_ns(start)} - {format_ns(end)}"
+                f" ({format_ns(end - start)})",
                 markup=False,
                 highlight=False,
             )
@@ -137,5 +171,5 @@ def render_deploys(result: dict[str, Any], console: Console | None = None) -> No
                 format_ns(part["latency"]["max"]),
                 format_ns(part["response"]["max"]),
             ]
-        table.add_row(name, *cells)
+        table.add_row(plain(name), *cells)
     console.print(table)
