@@ -19,7 +19,16 @@ from rich.text import Text
 
 from sporadic.description import System
 from sporadic.errors import SimulationError, SporadicError
+from sporadic.experiments.commands import add_commands as add_experiment_commands
+from sporadic.experiments.commands import cmd_generate, cmd_sweep
 from sporadic.live.commands import add_commands, add_run_options, cmd_agent, cmd_emit, served_run
+from sporadic.report.commands import (
+    add_diff_command,
+    add_report_options,
+    cmd_diff,
+    summary_options,
+    write_extras,
+)
 from sporadic.simulation import Simulation, load
 from sporadic.traces.summary import summarise
 from sporadic.traces.table import plain, printable, quiet_console, render_summary, shorten
@@ -85,6 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--json", action="store_true", help="print the comparison as JSON")
 
     add_commands(sub)
+    add_experiment_commands(sub)
+    add_diff_command(sub)
 
     rep = sub.add_parser("report", help="print the per-task summary of a trace")
     rep.add_argument("trace", type=Path)
@@ -94,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="each task's latency and response inside and outside the deploy windows",
     )
+    add_report_options(rep)
     return p
 
 
@@ -208,7 +220,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     with _header_errors(args.file):  # built as `run` builds it: what the kernel, wasmtime or
         TraceWriter(io.BytesIO(), Simulation(system).header())  # the trace writer refuses, fails
     if args.json:
-        print(json.dumps(system.to_dict(), indent=2))
+        from sporadic.analysis.bounds import task_bounds
+
+        doc = system.to_dict()
+        doc["analysis"] = {"tasks": task_bounds(system)}
+        print(json.dumps(doc, indent=2))
         return 0
     from rich.table import Table
 
@@ -306,8 +322,14 @@ def cmd_report(args: argparse.Namespace) -> int:
             render_deploys(result, _console())
         return 0
     with _naming(args.trace):
-        summary = summarise(args.trace)
+        write_extras(args)
+        summary = summarise(args.trace, **summary_options(args))
     _print(summary, args.json, plain(args.trace, "bold", limit=None))
+    if args.histogram is not None and not args.json:
+        from sporadic.traces.metrics import render_histograms
+
+        for line in render_histograms(summary["histograms"]).splitlines():
+            print(printable(line))
     return 0
 
 
@@ -351,6 +373,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         return cmd_emit(args)
     if args.command == "agent":
         return cmd_agent(args)
+    if args.command == "generate":
+        return cmd_generate(args)
+    if args.command == "sweep":
+        return cmd_sweep(args)
+    if args.command == "diff":
+        return cmd_diff(args, _console())
     return cmd_report(args)
 
 
