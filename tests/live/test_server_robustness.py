@@ -605,6 +605,16 @@ async def wait_for_clients(control: Connection, clients: int) -> dict[str, Any]:
         await trio.sleep(0.02)
 
 
+async def wait_for_malformed(control: Connection, expected: int) -> dict[str, Any]:
+    """``status`` once the server has counted ``expected`` malformed inputs (or more) and is
+    done with every connection but this one."""
+    while True:
+        status = await control.call("status")
+        if status["malformed"] >= expected and status["clients"] == 1:
+            return status
+        await trio.sleep(0.02)
+
+
 @pytest.mark.parametrize("live_server", [FUZZ_AGENT], indirect=True)
 async def test_fuzz_every_malformed_input_is_answered_and_the_run_goes_on(
     live_server: LiveServer,
@@ -653,9 +663,12 @@ async def test_fuzz_every_malformed_input_is_answered_and_the_run_goes_on(
             await conn.aclose()
             dropped += 1
 
-        status = await wait_for_clients(control, 1)
+        # a connection closed by its client may not even be accepted yet when the others are
+        # done: wait (bounded by fail_after) until the server has seen all of them
+        status = await wait_for_malformed(control, counted + dropped)
         n = answered + dropped
         assert status["malformed"] == counted + dropped, (status["malformed"], counted, dropped)
+        assert status["clients"] == 1
 
         # the server still deploys, on a new connection
         conn = await Connection.open(live_server.address)
