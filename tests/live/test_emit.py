@@ -150,3 +150,37 @@ async def test_a_subscriber_sees_the_records_of_a_deploy_as_they_happen(
     phases = [r[3] for r in seen if r[0] == 26 and r[3] != "chunk"]
     assert phases == ["request", "uploaded", "instantiate", "start", "exit"]
     assert [r[3] for r in seen if r[0] == 16] == ["Hello, world!"]
+
+
+async def test_emit_prints_a_modules_escape_sequences_as_text(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    """A module that writes ESC[2J (clear screen) gets it printed as the text ``\\x1b[2J``."""
+    import wasmtime
+
+    wat = r"""(module
+      (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 16) "\1b[2Jhi\n")
+      (func (export "_start")
+        (i32.store (i32.const 0) (i32.const 16))
+        (i32.store (i32.const 4) (i32.const 7))
+        (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"""
+    module = tmp_path / "clear.wasm"
+    module.write_bytes(wasmtime.wat2wasm(wat))
+    assert await emit(live_server, str(module)) == (0, "\\x1b[2Jhi\n", "")
+
+
+def test_a_second_server_on_a_taken_port_names_the_address(live_server: LiveServer) -> None:
+    desc = live_server.trace.with_name("live.toml")
+    done = subprocess.run(
+        [sys.executable, "-m", "sporadic", "run", str(desc), "-o", str(desc.with_name("b.trace"))]
+        + ["--listen", live_server.address],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr) == (
+        2,
+        f"sporadic: error: cannot listen on {live_server.address}: Address already in use\n",
+    )

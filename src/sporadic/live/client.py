@@ -17,6 +17,7 @@ import trio
 from sporadic.agent.protocol import FrameDecoder, read_frames, send_frame
 from sporadic.errors import SporadicError
 from sporadic.live.run import parse_address
+from sporadic.traces.table import printable
 from sporadic.wasm.engine import read_module
 
 FAILED = 255  # the seed's -1: the deploy itself failed
@@ -76,7 +77,7 @@ async def emit(
         while True:
             msg = await conn.receive()
             if msg.get("event") == "stdout":
-                print(msg["line"], file=out, flush=True)
+                print(printable(msg["line"]), file=out, flush=True)  # text, never escapes
             elif msg.get("ok"):
                 return int(msg["status"])
             else:

@@ -99,7 +99,12 @@ class LiveRun:
                 self.sim.start_consumers(outer, self.bus)
                 outer.start_soon(self._signals, signals)
                 async with trio.open_nursery() as inner:
-                    listeners = await trio.open_tcp_listeners(port, host=host)
+                    try:
+                        listeners = await trio.open_tcp_listeners(port, host=host)
+                    except OSError as e:
+                        raise SporadicError(
+                            f"cannot listen on {host}:{port}: {e.strerror or e}"
+                        ) from None
                     bound = listeners[0].socket.getsockname()
                     shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
                     inner.start_soon(trio.serve_listeners, self.server.handle, listeners)

@@ -7,6 +7,7 @@ from typing import Any
 from rich.table import Table
 
 from sporadic import records as ev
+from sporadic.traces.table import printable, shorten
 from sporadic.units import format_duration
 
 
@@ -49,7 +50,8 @@ class Watch:
             table.add_column(col, justify="right" if col != "task" else "left")
         for tid in sorted(set(self.latency) | set(self.misses)):
             lat = sorted(self.latency.get(tid, []))
-            row = [self.names.get(tid, f"thread-{tid}"), str(self.jobs.get(tid, 0))]
+            name = shorten(printable(self.names.get(tid, f"thread-{tid}")))
+            row = [name, str(self.jobs.get(tid, 0))]
             row.append(str(self.misses.get(tid, 0)))
             for q in (50, 99, 100):  # nearest rank, as the summary takes it
                 rank = max(0, -(-q * len(lat) // 100) - 1)
