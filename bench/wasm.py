@@ -11,6 +11,7 @@ several repetitions.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import platform
@@ -181,7 +182,7 @@ irq = [ {{ id = 0, period = "1s", offset = "1ms" }} ]
             }
     doc = {
         "python": platform.python_version(),
-        "wasmtime": getattr(wasmtime, "__version__", "unknown"),
+        "wasmtime": importlib.metadata.version("wasmtime"),
         "date": time.strftime("%Y-%m-%d"),
         "results": results,
     }

@@ -13,7 +13,7 @@ import pytest
 
 from sporadic.cli import main
 from sporadic.live import commands
-from sporadic.traces.table import plain, printable, render_summary, shorten
+from sporadic.traces.table import MAX_TASK, plain, printable, render_summary, shorten
 from tests.helpers import ROOT
 
 SMALL = """\
@@ -219,7 +219,7 @@ def test_markup_in_a_name_is_printed_as_written_by_run_check_and_report(
     desc = _small(tmp_path, name)
     trace = tmp_path / "s.trace"
     assert main(["run", str(desc), "-o", str(trace)]) == 0
-    row = f"│ {name[:6]}{'…' if len(name) > 7 else ' '}"  # the summary's task column is narrow
+    row = f"│ {shorten(name, MAX_TASK)} "  # names are cut at 24 characters
     assert row in capsys.readouterr().out
     assert main(["check", str(desc)]) == 0
     assert f"│ {name} " in capsys.readouterr().out
@@ -237,7 +237,7 @@ def test_a_microkit_pd_named_with_markup_and_a_c1_escape_runs_and_checks(
         '        <program_image path="pd.elf" />\n    </protection_domain>\n</system>\n'
     )
     assert main(["run", str(system), "--until", "10ms", "-o", str(tmp_path / "m.trace")]) == 0
-    assert "│ [/]\\x9… │" in capsys.readouterr().out  # the summary's narrow task column
+    assert "│ [/]\\x9b2J │" in capsys.readouterr().out  # short names are shown whole
     assert main(["check", str(system)]) == 0
     out = capsys.readouterr().out
     assert "│ [/]\\x9b2J │" in out and "\x9b" not in out

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.metadata
 import io
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -22,6 +25,7 @@ from sporadic.errors import SimulationError, SporadicError
 from sporadic.experiments.commands import add_commands as add_experiment_commands
 from sporadic.experiments.commands import cmd_generate, cmd_sweep
 from sporadic.live.commands import add_commands, add_run_options, cmd_agent, cmd_emit, served_run
+from sporadic.live.progress import progress, stopping_on_interrupt
 from sporadic.report.commands import (
     add_diff_command,
     add_report_options,
@@ -30,10 +34,18 @@ from sporadic.report.commands import (
     write_extras,
 )
 from sporadic.simulation import Simulation, load
+from sporadic.traces.columns import ALL, DEFAULT, parse_columns, to_csv
 from sporadic.traces.summary import summarise
-from sporadic.traces.table import plain, printable, quiet_console, render_summary, shorten
+from sporadic.traces.table import (
+    format_ns,
+    plain,
+    printable,
+    quiet_console,
+    render_summary,
+    shorten,
+)
 from sporadic.traces.writer import TraceWriter
-from sporadic.units import MAX_SEED, format_duration, parse_duration
+from sporadic.units import MAX_SEED, parse_duration
 
 log = structlog.get_logger("sporadic")
 MAX_MESSAGE = 4096  # characters of an error message: one readable line, whatever a file held
@@ -57,12 +69,38 @@ def _seed_arg(text: str) -> int:
     return seed
 
 
+def _columns_arg(text: str) -> tuple[str, ...]:
+    try:
+        return parse_columns(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _table_options(parser: argparse.ArgumentParser) -> None:
+    """How the per-task table is printed, for ``run`` and ``report`` alike."""
+    shown = parser.add_mutually_exclusive_group()
+    shown.add_argument("--json", action="store_true", help="print the summary as JSON")
+    shown.add_argument("--csv", action="store_true", help="print every column as CSV (ns)")
+    shown.add_argument("--wide", action="store_true", help="every column, however wide")
+    shown.add_argument(
+        "--columns",
+        type=_columns_arg,
+        metavar="LIST",
+        help="the columns to show, e.g. task,jobs,misses,lat-p99 (default: "
+        + ",".join(c.replace(" ", "-") for c in DEFAULT)
+        + ")",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sporadic",
         description="Simulate seL4 MCS systems and analyse their traces.",
     )
     p.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    p.add_argument(
+        "--version", action="version", version=f"sporadic {importlib.metadata.version('sporadic')}"
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="simulate a description, write a trace, print a summary")
@@ -73,7 +111,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--until", type=_duration_arg, help="simulated time, e.g. 2s (overrides)")
     run.add_argument("--seed", type=_seed_arg, help="random seed (overrides the description's)")
     run.add_argument("-o", "--output", type=Path, help="trace file (default: FILE.trace)")
-    run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    run.add_argument(
+        "--fail-on-miss",
+        nargs="*",
+        metavar="TASK",
+        help="exit 1 if any task (or one of the TASKs) missed a deadline",
+    )
+    _table_options(run)
     add_run_options(run)
 
     chk = sub.add_parser("check", help="validate a description or .system file and summarise it")
@@ -98,8 +142,8 @@ def _parser() -> argparse.ArgumentParser:
     add_diff_command(sub)
 
     rep = sub.add_parser("report", help="print the per-task summary of a trace")
-    rep.add_argument("trace", type=Path)
-    rep.add_argument("--json", action="store_true", help="print the summary as JSON")
+    rep.add_argument("trace", type=Path, help="a trace file, or - to read one from stdin")
+    _table_options(rep)
     rep.add_argument(
         "--deploys",
         action="store_true",
@@ -109,20 +153,27 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _console(width: int = 160) -> Console:
-    """The terminal's width, or ``width`` columns when the output is not a terminal; never
+def _console(width: int = 100) -> Console:
+    """$COLUMNS, else the terminal's width, else ``width`` columns (piped output); never
     highlighting (user text is printed as text, see ``traces/table.py``)."""
     console = quiet_console()
-    return console if console.is_terminal else quiet_console(width)
+    if os.environ.get("COLUMNS", "").isdigit() or console.is_terminal:
+        return console
+    return quiet_console(width)
 
 
-def _print(summary: dict, as_json: bool, title: Text) -> None:
-    if as_json:
+def _print(summary: dict, args: argparse.Namespace, title: Text) -> None:
+    if args.json:
         print(json.dumps(summary, indent=2))
+    elif args.csv:
+        sys.stdout.write(to_csv(summary, ALL))
     else:
         console = _console()
-        console.print(title)
-        render_summary(summary, console)
+        console.print(title, soft_wrap=True)  # a path is never wrapped mid-name
+        if args.wide:
+            render_summary(summary, console, ALL, fit_width=False)
+        else:
+            render_summary(summary, console, args.columns or DEFAULT)
 
 
 def _inputs(args: argparse.Namespace, system: System) -> list[Path]:
@@ -162,15 +213,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     system = load(args.file, args.workload)
     trace = args.output or args.file.with_suffix(".trace")
     refuse_overwrite(trace, _inputs(args, system))
+    if not trace.parent.exists():  # (a file there: the OS error says so)
+        raise SporadicError(f"{printable(trace.parent)}: no such directory")
     started = time.process_time()
+    interrupted = False
     if args.listen:  # its socket's errors are its own (an address in use is not the trace's)
         _, end = served_run(args, system, trace)
     else:
         with _naming(trace):
             with _header_errors(args.file):  # refused before the trace file is opened
                 sim = Simulation(system, trace, args.seed, args.until)
-            trio.run(sim.run_async)
-        end = sim.system.duration
+            with stopping_on_interrupt(sim), progress(sim, sys.stderr):
+                trio.run(sim.run_async)
+        interrupted = sim.interrupted
+        end = min(sim.kernel.hw, sim.system.duration) if interrupted else sim.system.duration
     with _naming(trace):
         summary = summarise(trace)
     log.info(
@@ -183,8 +239,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     title = Text.assemble(
         plain(system.name, "bold"), (f": trace written to {printable(trace)}", "bold")
     )
-    _print(summary, args.json, title)
-    return 0
+    _print(summary, args, title)
+    if interrupted:
+        print(
+            f"sporadic: interrupted at {format_ns(end)}: the trace is complete up to then",
+            file=sys.stderr,
+        )
+        return 130
+    return _missed(summary, args.fail_on_miss)
+
+
+def _missed(summary: dict, wanted: list[str] | None) -> int:
+    """``--fail-on-miss``: 1 when any task (or one of ``wanted``) missed a deadline."""
+    if wanted is None:
+        return 0
+    unknown = [name for name in wanted if name not in summary["tasks"]]
+    if unknown:
+        raise SporadicError(f"--fail-on-miss: no task named {', '.join(map(shorten, unknown))}")
+    names = wanted or list(summary["tasks"])
+    missed = [(n, summary["tasks"][n]["misses"]) for n in names if summary["tasks"][n]["misses"]]
+    if not missed:
+        return 0
+    listed = ", ".join(f"{shorten(n)} ({count})" for n, count in missed)
+    print(f"sporadic: deadline misses: {listed}", file=sys.stderr)
+    return 1
 
 
 @contextlib.contextmanager
@@ -247,8 +325,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             kind,
             plain(name),
             str(prio),
-            format_duration(sc.budget),
-            format_duration(sc.period) + rr,
+            format_ns(sc.budget),
+            format_ns(sc.period) + rr,
             f"{sc.budget / sc.period:.3f}" if not rr else "-",
             note,
         )
@@ -271,11 +349,11 @@ def cmd_check(args: argparse.Namespace) -> int:
             rel = by_name[v.name].release
             rta.add_row(
                 plain(v.name),
-                format_duration(v.wcet) if v.wcet else "-",
-                format_duration(rel.period),
-                format_duration(rel.deadline),
-                format_duration(v.response) if v.response else "misses",
-                format_duration(v.with_budgets) if v.with_budgets else "misses",
+                format_ns(v.wcet) if v.wcet else "-",
+                format_ns(rel.period),
+                format_ns(rel.deadline),
+                format_ns(v.response) if v.response else "misses",
+                format_ns(v.with_budgets) if v.with_budgets else "misses",
                 plain(v.note, limit=None),
             )
         console.print(rta)
@@ -310,6 +388,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    if str(args.trace) == "-":  # a trace piped in: the reader wants a file it can reopen
+        with tempfile.TemporaryDirectory() as tmp:
+            args.trace = Path(tmp) / "stdin.trace"
+            with args.trace.open("wb") as file:
+                shutil.copyfileobj(sys.stdin.buffer, file)
+            return _report(args, "<stdin>")
+    return _report(args, args.trace)
+
+
+def _report(args: argparse.Namespace, name: object) -> int:
     if args.deploys:
         from sporadic.traces.deploys import compare_deploys
         from sporadic.traces.table import render_deploys
@@ -324,7 +412,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     with _naming(args.trace):
         write_extras(args)
         summary = summarise(args.trace, **summary_options(args))
-    _print(summary, args.json, plain(args.trace, "bold", limit=None))
+    _print(summary, args, plain(name, "bold", limit=None))
     if args.histogram is not None and not args.json:
         from sporadic.traces.metrics import render_histograms
 

@@ -23,6 +23,7 @@ from sporadic.errors import DescriptionError
 from sporadic.system.builder import BuiltSystem
 from sporadic.traces.bus import RecordBus
 from sporadic.traces.writer import TraceWriter
+from sporadic.units import parse_duration
 
 SLICE = 100_000_000  # ns of simulated time between trio checkpoints
 
@@ -51,13 +52,16 @@ class Simulation:
         system: System,
         trace_path: str | Path | None = None,
         seed: int | None = None,
-        until: int | None = None,
+        until: int | str | None = None,
     ) -> None:
+        if isinstance(until, str):  # "10ms", as a description writes it
+            until = parse_duration(until)
         if seed is not None:
             system = dataclasses.replace(system, seed=seed)
         if until is not None:
             system = dataclasses.replace(system, duration=until)
         self.system = system
+        self.interrupted = False  # set by stop(): the run ends at the next slice boundary
         self.writer: TraceWriter | None = None
         self._records: list[tuple] | None = None
         self.built = BuiltSystem(system)
@@ -81,6 +85,11 @@ class Simulation:
             "seed": self.system.seed,
             "duration": self.system.duration,
         }
+
+    def stop(self) -> None:
+        """End the run at the next slice boundary (safe from a signal handler): the trace is
+        closed as complete up to the time simulated, its footer saying ``interrupted``."""
+        self.interrupted = True
 
     @property
     def records(self) -> list[tuple]:
@@ -117,9 +126,10 @@ class Simulation:
             self.start_consumers(nursery, bus)
             t = self.kernel.hw
             try:
-                while t < end:
+                while t < end and not self.interrupted:
                     t = self.kernel.run(min(end, t + slice_ns))
                     await bus.publish()
+                end = min(end, t)
             except Exception as e:  # the records up to the failure still reach the file
                 failure = e
                 await bus.close()
@@ -152,7 +162,7 @@ class Simulation:
 
     def close_files(self, end: int) -> None:
         if self.writer is not None:
-            self.writer.close(end)
+            self.writer.close(end, {"interrupted": True} if self.interrupted else None)
 
     def close(self, end: int) -> None:
         self.built.finish(end)
@@ -200,10 +210,11 @@ def portable_paths(system: dict[str, Any]) -> dict[str, Any]:
 def simulate(
     system: System,
     trace_path: str | Path | None = None,
-    until: int | None = None,
+    until: int | str | None = None,
     seed: int | None = None,
 ) -> Simulation:
-    """Build and run ``system`` (under trio) and return the finished simulation."""
+    """Build and run ``system`` (under trio) and return the finished simulation; ``until`` is
+    ns or a duration string ("10ms")."""
     sim = Simulation(system, trace_path, seed, until)
     trio.run(sim.run_async)
     return sim

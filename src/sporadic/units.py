@@ -15,8 +15,16 @@ MAX_SEED = (1 << 63) - 1  # numpy takes any seed >= 0; this keeps the header's s
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 WORD_MAX = (1 << 64) - 1  # an seL4 word: badges, message words
 MAX_SIZE = INT64_MAX  # bytes: wasmtime's limits are signed 64-bit
-UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
-_DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ns|us|µs|ms|s)\s*$")
+UNITS = {
+    "ns": 1,
+    "us": 1_000,
+    "µs": 1_000,
+    "ms": 1_000_000,
+    "s": 1_000_000_000,
+    "min": 60_000_000_000,
+    "h": 3_600_000_000_000,
+}
+_DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ns|us|µs|ms|s|min|h)\s*$")
 _SIZE = re.compile(r"\s*(\d+)\s*(B|KiB|MiB|GiB)?\s*")
 _SIZE_UNITS = {"B": 1, None: 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
 
@@ -28,7 +36,8 @@ def parse_duration(text: object) -> int:
     m = _DURATION.match(text)
     if not m:
         raise ValueError(
-            f'{text!r} is not a duration: write a number and one of ns, us, ms, s (e.g. "250us")'
+            f"{text!r} is not a duration: write a number and one of ns, us, ms, s, min, h"
+            ' (e.g. "250us")'
         )
     try:
         value = Decimal(m.group(1)) * UNITS[m.group(2)]

@@ -151,6 +151,7 @@ CTL_FULL = {
     "charged": 950 + 450,
     "preemptions": 1,
     "budget_exhaustions": 1,
+    "served": 450,  # logger on ctl's SC: 600-800 and 2950-3200
     # job 2 missed its deadline but never ended: no tardiness
     "tardiness": {"count": 0, "max": None, "mean": None},
 }
@@ -195,7 +196,10 @@ def test_truncated_trace_ends_at_last_record(tmp_path: Path) -> None:
     # The tasks' own intervals closed before t=3000; only logger's last one, on ctl's SC, is
     # cut to 2950-3000, so ctl is charged 200 less.
     assert summary == {
-        "tasks": {"sensor": SENSOR_FULL, "ctl": {**CTL_FULL, "charged": 950 + 200 + 50}},
+        "tasks": {
+            "sensor": SENSOR_FULL,
+            "ctl": {**CTL_FULL, "charged": 950 + 200 + 50, "served": 250},
+        },
         "duration": 3_000,
         "truncated": True,
         "logs": LOGS,
@@ -255,6 +259,7 @@ def test_truncated_mid_run_closes_running_interval(tmp_path: Path) -> None:
                 "charged": 600 + 200,  # logger ran 600-800 on ctl's SC
                 "preemptions": 0,
                 "budget_exhaustions": 0,
+                "served": 200,
                 "tardiness": {"count": 0, "max": None, "mean": None},
             },
         },

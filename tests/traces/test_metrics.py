@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from sporadic.errors import TraceFormatError
 from sporadic.records import DEADLINE_MISS, JOB_END, JOB_RELEASE, JOB_START, SWITCH
 from sporadic.traces import TraceWriter, summarise
 from sporadic.traces.metrics import histograms, render_histograms
@@ -202,3 +203,11 @@ def test_tardiness_of_late_jobs_either_record_order(tmp_path: Path) -> None:
     ctl = summarise(write(tmp_path / "t", records, end=8_000))["tasks"]["ctl"]
     assert ctl["misses"] == 3
     assert ctl["tardiness"] == {"count": 2, "max": 700, "mean": 550}
+
+
+def test_tardiness_beyond_64_bits_is_refused(tmp_path: Path) -> None:
+    records = jobs(CTL, [10]) + [(DEADLINE_MISS, 1_010, CTL, 0, -(2**63))]
+    path = write(tmp_path / "far.trace", records, end=PERIOD)
+
+    with pytest.raises(TraceFormatError, match=f"tardiness of {1_010 + 2**63} ns does not fit"):
+        summarise(path)

@@ -2,8 +2,9 @@
 
 Memory grows with the jobs, not the records: two int64 samples per job (latency, response), an
 entry per job still open, per thread made during the run and per deploy request, and at most
-MAX_LOGS log lines of MAX_LOG_LINE characters, so summaries of traces larger than memory are
-possible (docs/trace-format.md, *Limits*). Each record is checked against its kind first.
+MAX_LOGS log lines and MAX_FAULTS fault messages of MAX_LOG_LINE characters, so summaries of
+traces larger than memory are possible (docs/trace-format.md, *Limits*). Each record is
+checked against its kind first.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ import os
 from array import array
 from collections import defaultdict
 from collections.abc import Collection
-from dataclasses import dataclass, field
 from typing import Any
 
 from sporadic.records import (
+    BLOCK,
     BUDGET_EXHAUSTED,
     DEADLINE_MISS,
     DEPLOY,
+    FAULT,
+    JOB_ABORT,
     JOB_END,
     JOB_RELEASE,
     JOB_START,
@@ -26,154 +29,29 @@ from sporadic.records import (
     PREEMPT,
     SWITCH,
     THREAD_NEW,
+    TIMEOUT_FAULT,
+    WAKE,
 )
 from sporadic.traces.checks import CHECKS, INT_ARITY, Invalid
+from sporadic.traces.deploylog import Deploy, DeployLog, add_thread, thread_table
 from sporadic.traces.metrics import check_histogram, histogram, stats, tardiness
 from sporadic.traces.reader import RecordProblem, TraceReader
 
 LEGACY_KEYS = ("min", "mean", "p50", "p99", "max")  # the blocks of compare_deploys
 MAX_LOGS = 1000  # log lines the summary keeps; it counts the rest in "logs_omitted"
+MAX_FAULTS = 10  # faults the summary lists; it counts the rest in "faults_omitted"
+TIMEOUT_MESSAGE = "timeout fault (badge {}, {} ns consumed)"
+IPC_BLOCKS = (3, 4, 5)  # BlockedOnReceive, BlockedOnSend, BlockedOnReply (kernel.tcb)
 MAX_LOG_LINE = 4096  # characters of a kept line; a longer one is cut and marked
 LINE_CUT = " [... {} more characters]"
 _OVERFLOW = "the job's {} of {} ns does not fit in 64 bits"
+__all__ = ["Deploy", "DeployLog", "add_thread", "summarise", "task_names", "thread_table"]
 
 
 def _stats(samples: array) -> tuple[dict[str, int | None], int | None, int | None]:
     """(min/mean/p50/p99/max, jitter, population std) as ``compare_deploys`` reports them."""
     block, jitter, std = stats(samples)
     return {key: block[key] for key in LEGACY_KEYS}, jitter, std
-
-
-@dataclass
-class Deploy:
-    """One deploy request and the times of its phases (ns; None: the phase did not happen).
-
-    Each time is that of the first record of the phase for this deploy. ``failed`` is the time
-    of its ``error`` record and ``thread`` the id of the module's thread once instantiated.
-    """
-
-    name: str
-    request: int | None
-    sha256: str | None
-    size: int | None
-    args: list[str]
-    source: str | None
-    requested: int
-    chunks: int = 0
-    uploaded: int | None = None
-    instantiated: int | None = None
-    thread: int | None = None
-    started: int | None = None
-    exited: int | None = None
-    exit_status: int | None = None
-    stopped: int | None = None
-    undeployed: int | None = None
-    error: str | None = None
-    failed: int | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """The entry of the summary's ``deploys`` list (docs/trace-format.md)."""
-        return {
-            "name": self.name,
-            "request": self.request,
-            "sha256": self.sha256,
-            "size": self.size,
-            "args": list(self.args),
-            "source": self.source,
-            "requested": self.requested,
-            "chunks": self.chunks,
-            "uploaded": self.uploaded,
-            "instantiated": self.instantiated,
-            "thread": self.thread,
-            "started": self.started,
-            "exited": self.exited,
-            "exit_status": self.exit_status,
-            "stopped": self.stopped,
-            "undeployed": self.undeployed,
-            "error": self.error,
-        }
-
-
-@dataclass
-class DeployLog:
-    """The deploys of a trace, fed its ``deploy`` records in order.
-
-    Records are matched to their request by the ``request`` id of their info, except those
-    that name the module's thread (``start``, ``exit``, ``stop``, ``undeploy``): these go to
-    the deploy that made that thread, since a ``stop`` or ``start`` may come from a control
-    request (or, for a hot deploy, the replacing request) and an ``exit`` carries no id.
-    """
-
-    deploys: list[Deploy] = field(default_factory=list)
-    _by_request: dict[int, Deploy] = field(default_factory=dict)
-    _by_thread: dict[int, Deploy] = field(default_factory=dict)
-
-    def feed(self, t: int, module: str, phase: str, info: Any) -> None:
-        info = info if isinstance(info, dict) else {}
-        if phase == "request":
-            deploy = Deploy(
-                name=module,
-                request=info.get("request"),
-                sha256=info.get("sha256"),
-                size=info.get("size"),
-                args=list(info.get("args") or ()),
-                source=info.get("source"),
-                requested=t,
-            )
-            self.deploys.append(deploy)
-            if deploy.request is not None:
-                self._by_request[deploy.request] = deploy
-            return
-        request = info.get("request")
-        by_request = self._by_request.get(request) if isinstance(request, int) else None
-        thread = info.get("thread")
-        if phase == "instantiate":
-            if by_request is not None:
-                if by_request.instantiated is None:
-                    by_request.instantiated = t
-                by_request.thread = thread
-                if thread is not None:
-                    self._by_thread[thread] = by_request
-            return
-        if phase in ("start", "exit", "stop", "undeploy"):
-            deploy = self._by_thread.get(thread) if thread is not None else by_request
-            if deploy is None or deploy.name != module:
-                return
-            if phase == "start":
-                deploy.started = t if deploy.started is None else deploy.started
-            elif phase == "exit":
-                if deploy.started is not None and deploy.exited is None:
-                    deploy.exited = t
-                    deploy.exit_status = info.get("status")
-            elif phase == "stop":
-                deploy.stopped = t if deploy.stopped is None else deploy.stopped
-            else:
-                deploy.undeployed = t if deploy.undeployed is None else deploy.undeployed
-            return
-        if by_request is None:
-            return
-        if phase == "chunk":
-            by_request.chunks += 1
-        elif phase == "uploaded":
-            by_request.uploaded = t if by_request.uploaded is None else by_request.uploaded
-        elif phase == "error" and by_request.failed is None:
-            by_request.failed = t
-            by_request.error = str(info.get("message"))
-
-
-def thread_table(header: dict[str, Any]) -> dict[int, tuple[str, str | None]]:
-    """Thread id -> (name, kind) from the header's ``threads`` table."""
-    return {t["id"]: (t["name"], t.get("kind")) for t in header.get("threads", ())}
-
-
-def add_thread(
-    threads: dict[int, tuple[str, str | None]], home: dict[int, int], record: tuple
-) -> None:
-    """Enter a ``thread_new`` record's thread in ``threads``, and its SC in ``home``."""
-    _, _, thread, name, kind, *rest = record
-    threads[thread] = (name, kind)
-    if len(rest) > 2:  # priority, domain, sc, ...
-        home[rest[2]] = thread
 
 
 def summarise(
@@ -234,6 +112,16 @@ class _State:
         # CPU time charged to each thread's own SC, whoever ran on it (a passive server on a
         # client's donated SC is charged to the client). SC id -> the thread it belongs to.
         self.charged: defaultdict[int, int] = defaultdict(int)
+        # the part of ``charged`` another thread ran: a passive server's time for this client
+        self.served: defaultdict[int, int] = defaultdict(int)
+        self.faults: defaultdict[int, int] = defaultdict(int)
+        self.timeout_faults: defaultdict[int, int] = defaultdict(int)
+        self.aborted: defaultdict[int, int] = defaultdict(int)
+        self.fault_list: list[tuple[int, int, str]] = []  # the first MAX_FAULTS (t, thread, text)
+        self.faults_omitted = 0
+        # thread -> ns blocked on IPC so far; thread -> t of the IPC block its next wake ends
+        self.blocked_ipc: defaultdict[int, int] = defaultdict(int)
+        self.blocked_since: dict[int, int] = {}
         self.home = {sc["id"]: sc.get("home", -1) for sc in header.get("scs", ())}
         # thread id -> (name, kind): the header's threads, then those made during the run.
         self.threads = thread_table(header)
@@ -250,6 +138,17 @@ class _State:
         self.running_sc = -1
         self.since = 0
 
+    @property
+    def _optional(self) -> tuple[tuple[str, dict[int, int]], ...]:
+        """The task keys the summary gives only when non-zero, with their counters."""
+        return (
+            ("served", self.served),
+            ("blocked_ipc", self.blocked_ipc),
+            ("faults", self.faults),
+            ("timeout_faults", self.timeout_faults),
+            ("aborted", self.aborted),
+        )
+
     def result(
         self, reader: TraceReader, histogram_ns: int | None = None, histogram_max: int = 100
     ) -> dict[str, Any]:
@@ -260,7 +159,12 @@ class _State:
             duration = reader.last_time if reader.last_time is not None else 0
         if self.running is not None:
             self.cpu[self.running] += duration - self.since
-            self.charged[self.home.get(self.running_sc, -1)] += duration - self.since
+            owner = self.home.get(self.running_sc, -1)
+            self.charged[owner] += duration - self.since
+            if owner != self.running:
+                self.served[owner] += duration - self.since
+        for thread, since in self.blocked_since.items():  # still blocked: until the end
+            self.blocked_ipc[thread] += duration - since
         tasks: dict[str, Any] = {}
         hists: dict[str, Any] = {}
         names = {tid: name for tid, (name, _) in self.threads.items()}
@@ -282,6 +186,9 @@ class _State:
                 "budget_exhaustions": self.exhaustions[thread],
                 "tardiness": tardiness(self.tardy[thread]),
             }
+            for key, counts in self._optional:  # only where non-zero: older summaries match
+                if counts.get(thread):
+                    tasks[name][key] = counts[thread]
             if histogram_ns is not None:
                 hists[name] = {
                     part: histogram(samples[thread], histogram_ns, histogram_max)
@@ -296,6 +203,13 @@ class _State:
                 for t, tid, line in self.logs
             ],
         }
+        if self.fault_list:
+            summary["faults"] = [
+                {"t": t, "task": names.get(tid, f"thread-{tid}"), "message": message}
+                for t, tid, message in self.fault_list
+            ]
+        if self.faults_omitted:
+            summary["faults_omitted"] = self.faults_omitted
         if histogram_ns is not None:
             summary["histograms"] = hists
         if self.logs_omitted:
@@ -313,6 +227,24 @@ def _cut_line(line: str) -> str:
     return line[:MAX_LOG_LINE] + LINE_CUT.format(len(line) - MAX_LOG_LINE)
 
 
+def _tardy(samples: array, late_by: int) -> None:
+    """Record a late job's tardiness; misses are rare, so this call costs nothing in the loop,
+    and a tardiness past 64 bits is reported like an overflowing latency."""
+    try:
+        samples.append(late_by)
+    except OverflowError:
+        raise RecordProblem(_OVERFLOW.format("tardiness", late_by)) from None
+
+
+def _note_fault(s: _State, t: int, thread: int, message: str) -> None:
+    """Keep a fault for the summary's list, or count it as omitted: faults are rare, so a
+    call per fault is affordable, and the list stays bounded whatever the trace holds."""
+    if len(s.fault_list) < MAX_FAULTS:
+        s.fault_list.append((t, thread, _cut_line(message)))
+    else:
+        s.faults_omitted += 1
+
+
 def _scan(reader: TraceReader, s: _State) -> None:
     """The summary's pass: one loop over the raw stream, no function call per record. Each
     record is checked as ``checks.CHECKS`` would (its arity by unpacking, each value by
@@ -322,7 +254,7 @@ def _scan(reader: TraceReader, s: _State) -> None:
     releases, misses, preemptions = s.releases, s.misses, s.preemptions
     exhaustions, cpu, charged, home = s.exhaustions, s.cpu, s.charged, s.home
     latency, response, open_jobs, in_job = s.latency, s.response, s.open_jobs, s.in_job
-    logs = s.logs
+    logs, served, blocked_ipc, blocked_since = s.logs, s.served, s.blocked_ipc, s.blocked_since
     window, window_jobs, tardy, late, ended = s.window, s.window_jobs, s.tardy, s.late, s.ended
     running, running_sc, since = s.running, s.running_sc, s.since
     record: Any = None  # the last array read: the record in hand when something raises
@@ -345,7 +277,10 @@ def _scan(reader: TraceReader, s: _State) -> None:
                     if running is not None:
                         ran = t - since
                         cpu[running] += ran
-                        charged[home.get(running_sc, -1)] += ran
+                        owner = home.get(running_sc, -1)
+                        charged[owner] += ran
+                        if owner != running and owner != -1:  # -1: idle, no SC
+                            served[owner] += ran
                     running, running_sc, since = to, sc, t
                 elif kind == JOB_RELEASE:
                     _, t, thread, job, deadline = record
@@ -387,7 +322,7 @@ def _scan(reader: TraceReader, s: _State) -> None:
                             raise RecordProblem(problem) from None
                         ended[thread] = (job, t)
                         if late and (thread, job) in late:
-                            tardy[thread].append(t - late.pop((thread, job)))
+                            _tardy(tardy[thread], t - late.pop((thread, job)))
                 elif kind == DEADLINE_MISS:
                     _, t, thread, job, deadline = record
                     if type(t) is not int or type(thread) is not int or type(job) is not int:
@@ -402,7 +337,7 @@ def _scan(reader: TraceReader, s: _State) -> None:
                     if job in open_jobs[thread]:
                         late[thread, job] = deadline
                     elif ended.get(thread, (None,))[0] == job:  # the miss follows its end
-                        tardy[thread].append(ended[thread][1] - deadline)
+                        _tardy(tardy[thread], ended[thread][1] - deadline)
                 else:  # a negative code
                     raise Invalid
             elif kind == PREEMPT:
@@ -411,6 +346,18 @@ def _scan(reader: TraceReader, s: _State) -> None:
                     raise Invalid
                 if in_job[thread] > 0:
                     preemptions[thread] += 1
+            elif kind == BLOCK:
+                _, t, thread, state = record
+                if type(t) is not int or type(thread) is not int or type(state) is not int:
+                    raise Invalid
+                if state in IPC_BLOCKS and thread not in blocked_since:
+                    blocked_since[thread] = t
+            elif kind == WAKE:
+                _, t, thread = record
+                if type(t) is not int or type(thread) is not int:
+                    raise Invalid
+                if blocked_since and thread in blocked_since:
+                    blocked_ipc[thread] += t - blocked_since.pop(thread)
             elif kind == BUDGET_EXHAUSTED:
                 _, t, thread, sc = record
                 if type(t) is not int or type(thread) is not int or type(sc) is not int:
@@ -430,6 +377,21 @@ def _scan(reader: TraceReader, s: _State) -> None:
             elif kind == DEPLOY:
                 checks[kind](*record)
                 s.deploys.feed(record[1], record[2], record[3], record[4])
+            elif kind == JOB_ABORT:
+                _, t, thread, job = record
+                if type(t) is not int or type(thread) is not int or type(job) is not int:
+                    raise Invalid
+                s.aborted[thread] += 1
+            elif kind == FAULT:
+                checks[kind](*record)
+                _, t, thread, _job, message = record
+                s.faults[thread] += 1
+                _note_fault(s, t, thread, message)
+            elif kind == TIMEOUT_FAULT:
+                checks[kind](*record)
+                _, t, thread, _sc, badge, consumed = record
+                s.timeout_faults[thread] += 1
+                _note_fault(s, t, thread, TIMEOUT_MESSAGE.format(badge, consumed))
             else:  # kinds the summary skips, checked all the same
                 n = int_arity[kind] if kind < len(int_arity) else 0
                 if n == 4:  # block, refill_release, job_abort, ipc_reply

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from sporadic.traces.columns import DURATIONS, fit, value, wide
+
 _UNITS = ((1_000_000_000, "s"), (1_000_000, "ms"), (1_000, "us"))
 MAX_LOG_LINES = 20
+MAX_TASK = 24  # characters of a task name in the table: the numbers matter more
+MAX_FAULTS = 5  # faults listed under the table; the summary keeps the first 10
 MAX_NAME = 64  # characters of a name a table shows; longer ones end in "…"
 # C0 controls but the tab, DEL, and C1 controls (ESC is C0): what moves a terminal's cursor,
 # clears its screen, sets its title or opens a hyperlink
@@ -72,63 +77,86 @@ def format_ns(ns: int | None) -> str:
     return f"{ns}ns"
 
 
-def render_summary(summary: dict[str, Any], console: Console | None = None) -> None:
-    """Print one row per task with latency/response percentiles, jitter and counters."""
+def render_summary(
+    summary: dict[str, Any],
+    console: Console | None = None,
+    columns: Sequence[str] | None = None,
+    fit_width: bool = True,
+) -> None:
+    """Print one row per task (``columns``, by default all of them), dropping columns from the
+    right that do not fit the console, and saying which; then faults and program output."""
     console = console or quiet_console()
+    chosen = tuple(columns) if columns is not None else wide(summary)
+    rows = [
+        [shorten(name, MAX_TASK), *(_cell(c, task) for c in chosen[1:])]
+        for name, task in summary["tasks"].items()
+    ]
+    widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(chosen)]
+    kept = fit(widths, console.width) if fit_width else len(chosen)
     caption = f"simulated {format_ns(summary['duration'])}"
     if summary["truncated"]:
         caption += " - [bold red]TRUNCATED trace[/]: the run did not finish"
     table = Table(title="Per-task summary", caption=caption, caption_justify="left")
-    table.add_column("task", style="bold")
-    for header in (
-        "jobs",
-        "misses",
-        "lat min",
-        "lat p50",
-        "lat p99",
-        "lat max",
-        "lat jitter",
-        "resp min",
-        "resp p50",
-        "resp p99",
-        "resp max",
-        "resp jitter",
-        "cpu",
-        "charged",
-        "preempt.",
-        "exhausted",
-    ):
-        table.add_column(header, justify="right")
-    for name, task in summary["tasks"].items():
-        lat = task["latency"]
-        resp = task["response"]
-        misses = str(task["misses"])
-        table.add_row(
-            plain(name),
-            str(task["jobs"]),
-            f"[red]{misses}[/]" if task["misses"] else misses,
-            *(format_ns(lat[key]) for key in ("min", "p50", "p99", "max")),
-            format_ns(task["latency_jitter"]),
-            *(format_ns(resp[key]) for key in ("min", "p50", "p99", "max")),
-            format_ns(task["response_jitter"]),
-            format_ns(task["cpu"]),
-            format_ns(task["charged"]),
-            str(task["preemptions"]),
-            str(task["budget_exhaustions"]),
+    for column in chosen[:kept]:
+        table.add_column(
+            column,
+            justify="left" if column == "task" else "right",
+            no_wrap=True,
+            style="bold" if column == "task" else "",
         )
+    for row in rows:
+        cells: list[str | Text] = [Text(row[0])]
+        for column, cell in zip(chosen[1:kept], row[1:kept], strict=False):
+            red = column in ("misses", "faults") and cell != "0"
+            cells.append(Text(cell, style="red" if red else ""))
+        table.add_row(*cells)
+    if not fit_width:
+        console = quiet_console(max(console.width, sum(widths) + 3 * len(widths) + 1))
     console.print(table)
-    logs = summary.get("logs", [])
-    if logs:
-        console.print(f"[bold]program output[/bold] ({len(logs)} lines)")
-        for entry in logs[:MAX_LOG_LINES]:
-            task, line = shorten(entry["task"]), printable(entry["line"])
-            console.print(
-                f"  {format_ns(entry['t']):>9}  {task}: {line}",
-                markup=False,
-                highlight=False,
-            )
-        if len(logs) > MAX_LOG_LINES:
-            console.print(f"  ... {len(logs) - MAX_LOG_LINES} more (all of them in --json)")
+    left_out = chosen[kept:]
+    if left_out:
+        console.print(
+            f"{len(left_out)} column{'s' if len(left_out) > 1 else ''} left out at "
+            f"{console.width} columns: {', '.join(left_out)}; --wide or --columns to see them",
+            markup=False,
+        )
+    _print_faults(summary.get("faults") or [], summary.get("faults_omitted", 0), console)
+    _print_logs(summary.get("logs", []), console)
+
+
+def _cell(column: str, task: dict[str, Any]) -> str:
+    cell = value(column, task)
+    return format_ns(cell) if column in DURATIONS else str(cell)
+
+
+def _print_faults(faults: list[dict[str, Any]], omitted: int, console: Console) -> None:
+    """The first faults, each with its time, task and message: why a job was aborted."""
+    if not faults:
+        return
+    total = len(faults) + omitted
+    console.print(f"[bold]faults[/bold] ({total}, the first {min(total, MAX_FAULTS)} below)")
+    for entry in faults[:MAX_FAULTS]:
+        message = entry.get("message") or entry.get("kind", "")
+        console.print(
+            f"  {format_ns(entry.get('t')):>9}  {shorten(entry.get('task', '?'))}: "
+            f"{printable(message)}",
+            markup=False,
+            highlight=False,
+        )
+
+
+def _print_logs(logs: list[dict[str, Any]], console: Console) -> None:
+    """Program output, each line once prefixed by its task (a line that already starts with
+    ``task:`` keeps its own prefix, not a second one)."""
+    if not logs:
+        return
+    console.print(f"[bold]program output[/bold] ({len(logs)} lines)")
+    for entry in logs[:MAX_LOG_LINES]:
+        task, line = shorten(entry["task"]), printable(entry["line"])
+        text = line if line.startswith(f"{task}:") else f"{task}: {line}"
+        console.print(f"  {format_ns(entry['t']):>9}  {text}", markup=False, highlight=False)
+    if len(logs) > MAX_LOG_LINES:
+        console.print(f"  ... {len(logs) - MAX_LOG_LINES} more (all of them in --json)")
 
 
 def render_deploys(result: dict[str, Any], console: Console | None = None) -> None:

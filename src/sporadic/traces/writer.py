@@ -131,8 +131,9 @@ class TraceWriter:
             self._file.write(buf)
             self._buf = bytearray()
 
-    def close(self, end: int) -> None:
-        """Write the footer (``end`` = simulated end time in ns) and release the file.
+    def close(self, end: int, extra: dict[str, Any] | None = None) -> None:
+        """Write the footer (``end`` = simulated end time in ns, plus the ``extra`` keys, e.g.
+        ``interrupted``) and release the file.
 
         Calling it again is a no-op, so error paths may close unconditionally.
         """
@@ -145,6 +146,7 @@ class TraceWriter:
             "end": end,
             "records": sum(counts),
             "counts": {NAMES[kind]: n for kind, n in enumerate(counts) if n},
+            **(extra or {}),
         }
         self._buf += self._pack(footer)
         self._finish()
