@@ -316,7 +316,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         for p in system.protection_domains
     ]
     rows += [("thread", t.name, t.priority, t.sc, "") for t in system.threads]
+    total = 0.0
     for kind, name, prio, sc, note in rows:
+        if sc is not None and sc.budget != sc.period:
+            total += sc.budget / sc.period
         if sc is None:
             table.add_row(kind, plain(name), str(prio), "-", "-", "-", "no SC")
             continue
@@ -330,6 +333,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             f"{sc.budget / sc.period:.3f}" if not rr else "-",
             note,
         )
+    table.add_row("total", "", "", "", "", f"{total:.3f}", "budgeted SCs only", end_section=True)
     console.print(table)
     verdicts = analyse(system)
     if verdicts:
@@ -344,17 +348,22 @@ def cmd_check(args: argparse.Namespace) -> int:
             "notes",
         ):
             rta.add_column(col)
+        from sporadic.analysis.bounds import task_bounds
+
         by_name = {p.name: p for p in system.partitions}
+        bounds = task_bounds(system)  # the budget-aware bound, only where it can be proved
         for v in verdicts:
             rel = by_name[v.name].release
+            b = bounds.get(v.name, {})
+            with_budgets = b.get("bound_with_budgets")
             rta.add_row(
                 plain(v.name),
                 format_ns(v.wcet) if v.wcet else "-",
                 format_ns(rel.period),
                 format_ns(rel.deadline),
                 format_ns(v.response) if v.response else "misses",
-                format_ns(v.with_budgets) if v.with_budgets else "misses",
-                plain(v.note, limit=None),
+                format_ns(with_budgets) if with_budgets else "unbounded",
+                plain(v.note if with_budgets else (b.get("note") or v.note), limit=None),
             )
         console.print(rta)
     for w in (system.microkit or {}).get("warnings", ()):

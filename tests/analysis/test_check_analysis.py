@@ -57,9 +57,17 @@ job = { compute = "100us" }
     assert [v.note for v in analyse(load_text(text))] == ["equal priorities"] * 2
 
 
-def test_check_prints_both_analyses(capsys) -> None:
+def test_check_says_unbounded_where_the_budgets_cannot_bound_a_task(capsys, monkeypatch) -> None:
+    """The vehicle's control loop runs on a constant-bandwidth SC whose budget (500 us) is below
+    its bound plus its WCET (850 + 250 us): no budget-aware bound is printed, and the note says
+    why; the total utilisation of the budgeted SCs is 1.000."""
+    monkeypatch.setenv("COLUMNS", "300")
     assert main(["check", str(ROOT / "examples" / "vehicle" / "vehicle.toml")]) == 0
     out = capsys.readouterr().out
     assert "response-time analysis" in out
-    row = next(line for line in out.splitlines() if "control" in line and "misses" in line)
-    assert "850us" in row
+    row = next(line for line in out.splitlines() if "│ control" in line and "misses" in line)
+    cells = [c.strip() for c in row.split("│")[1:-1]]
+    assert cells[:6] == ["control", "250us", "1ms", "1ms", "misses", "unbounded"]
+    assert cells[6].startswith("constant-bandwidth SC (sporadic = false): budget 500000 ns")
+    total = next(line for line in out.splitlines() if line.startswith("│ total"))
+    assert [c.strip() for c in total.split("│")[1:-1]][5:] == ["1.000", "budgeted SCs only"]
