@@ -286,3 +286,26 @@ def test_a_log_line_starting_with_its_task_name_is_not_prefixed_twice() -> None:
     render_summary(summary, console)
     lines = console.export_text().splitlines()
     assert lines[-2:] == ["        8ns  control: init", "        9ns  control: tick"]
+
+
+def test_an_empty_description_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty.toml"
+    empty.write_text('[system]\nduration = "1s"\n')
+    assert main(["check", str(empty)]) == 2
+    assert capsys.readouterr().err == (
+        f"sporadic: error: {empty}: nothing to run: add a [[partition]], [[thread]], "
+        "[[protection_domain]] or [agent]\n"
+    )
+
+
+def test_a_system_file_without_its_workload_runs_idle_with_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    system = tmp_path / "hello.system"
+    system.write_text((ROOT / "examples" / "microkit" / "microkit_hello.system").read_text())
+    assert main(["run", str(system), "--until", "10ms"]) == 0
+    assert capsys.readouterr().err.splitlines()[0] == (
+        "note: no hello.workload.toml beside it: every PD is idle"
+    )

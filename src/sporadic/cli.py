@@ -211,6 +211,9 @@ def refuse_overwrite(trace: Path, inputs: list[Path]) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     system = load(args.file, args.workload)
+    side = args.file.with_name(args.file.stem + ".workload.toml")
+    if args.file.suffix == ".system" and args.workload is None and not side.exists():
+        print(f"note: no {printable(side.name)} beside it: every PD is idle", file=sys.stderr)
     trace = args.output or args.file.with_suffix(".trace")
     refuse_overwrite(trace, _inputs(args, system))
     if not trace.parent.exists():  # (a file there: the OS error says so)

@@ -89,7 +89,7 @@ def test_a_hot_deploy_over_the_socket_leaves_the_1khz_loop_its_deadlines(tmp_pat
 
 def test_listening_beyond_loopback_without_a_token_is_refused(tmp_path: Path) -> None:
     desc = tmp_path / "d.toml"
-    desc.write_text('[system]\nduration = "1s"\n')
+    desc.write_text('[system]\nduration = "1s"\n[agent]\n')
     done = subprocess.run(
         [sys.executable, "-m", "sporadic", "run", str(desc), "--listen", "0.0.0.0:0"],
         capture_output=True,

@@ -122,6 +122,13 @@ def _resolve(fields: FieldReader, data: dict) -> System:
     agent_reader = AgentReader(fields, kernel)
     agent = agent_reader.settings(data)
     deploys = agent_reader.deploys(data, agent, duration)
+    if not (partitions or thread_descs or pds or agent):
+        raise DescriptionError(
+            fields.path,
+            None,
+            "",
+            "nothing to run: add a [[partition]], [[thread]], [[protection_domain]] or [agent]",
+        )
     _check_fuel(fields, fuel_per_us, partitions, pds, agent)
     return System(
         name=name,
