@@ -30,6 +30,7 @@ from sporadic.report.commands import (
     add_diff_command,
     add_report_options,
     cmd_diff,
+    duration_arg,
     summary_options,
     write_extras,
 )
@@ -45,17 +46,10 @@ from sporadic.traces.table import (
     shorten,
 )
 from sporadic.traces.writer import TraceWriter
-from sporadic.units import MAX_SEED, parse_duration
+from sporadic.units import MAX_SEED
 
 log = structlog.get_logger("sporadic")
 MAX_MESSAGE = 4096  # characters of an error message: one readable line, whatever a file held
-
-
-def _duration_arg(text: str) -> int:
-    try:
-        return parse_duration(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _seed_arg(text: str) -> int:
@@ -108,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--workload", type=Path, help="side file for a .system (default X.workload.toml)"
     )
-    run.add_argument("--until", type=_duration_arg, help="simulated time, e.g. 2s (overrides)")
+    run.add_argument("--until", type=duration_arg, help="simulated time, e.g. 2s (overrides)")
     run.add_argument("--seed", type=_seed_arg, help="random seed (overrides the description's)")
     run.add_argument("-o", "--output", type=Path, help="trace file (default: FILE.trace)")
     run.add_argument(

@@ -13,7 +13,8 @@ from sporadic.traces.table import printable
 from sporadic.units import parse_duration
 
 
-def _duration(text: str) -> int:
+def duration_arg(text: str) -> int:
+    """A duration on the command line ("10us"), as argparse wants its type errors."""
     try:
         return parse_duration(text)
     except ValueError as e:
@@ -24,7 +25,7 @@ def _window(text: str) -> tuple[int, int]:
     start, sep, end = text.partition(":")
     if not sep:
         raise argparse.ArgumentTypeError(f"{text!r} is not START:END (e.g. 1s:2s)")
-    first, last = _duration(start), _duration(end)
+    first, last = duration_arg(start), duration_arg(end)
     if last <= first:
         raise argparse.ArgumentTypeError(f"{text!r}: the end is not after the start")
     return first, last
@@ -33,7 +34,7 @@ def _window(text: str) -> tuple[int, int]:
 def add_report_options(rep: argparse.ArgumentParser) -> None:
     rep.add_argument(
         "--histogram",
-        type=_duration,
+        type=duration_arg,
         metavar="WIDTH",
         help="latency/response histograms, e.g. 10us",
     )
@@ -45,8 +46,8 @@ def add_report_options(rep: argparse.ArgumentParser) -> None:
     )
     rep.add_argument("--task", action="append", metavar="NAME", help="only this task (repeat)")
     rep.add_argument("--gantt", type=Path, metavar="FILE.png", help="who ran when (first 100ms)")
-    rep.add_argument("--from", dest="start", type=_duration, metavar="TIME", help="Gantt start")
-    rep.add_argument("--to", dest="end", type=_duration, metavar="TIME", help="Gantt end")
+    rep.add_argument("--from", dest="start", type=duration_arg, metavar="TIME", help="Gantt start")
+    rep.add_argument("--to", dest="end", type=duration_arg, metavar="TIME", help="Gantt end")
     rep.add_argument("--plot", type=Path, metavar="FILE.png", help="latency/response histograms")
     rep.add_argument("--html", type=Path, metavar="FILE.html", help="one self-contained page")
     rep.add_argument("--perfetto", type=Path, metavar="FILE.pftrace", help="a Perfetto trace")
@@ -132,4 +133,11 @@ def cmd_diff(args: argparse.Namespace, console: Any) -> int:
     return 0 if result.ok else 1
 
 
-__all__ = ["add_diff_command", "add_report_options", "cmd_diff", "summary_options", "write_extras"]
+__all__ = [
+    "add_diff_command",
+    "add_report_options",
+    "cmd_diff",
+    "duration_arg",
+    "summary_options",
+    "write_extras",
+]
