@@ -9,6 +9,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 MAX_PERIOD = 1 << 56  # ns: the longest SC period the kernel takes (docs/mcs-semantics.md 12)
+MIN_BUDGET = 20_000  # ns: 2 * the 10 us kernel WCET, seL4's default (docs/mcs-semantics.md 12)
 INF = 1 << 62  # "forever" in ns: larger than any simulated time, still an int
 # What a trace (msgpack) and numpy hold: every integer of a description is within one of these
 MAX_SEED = (1 << 63) - 1  # numpy takes any seed >= 0; this keeps the header's seed an int64

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from sporadic.units import MIN_BUDGET
+
 
 @dataclass(frozen=True)
 class Distribution:
@@ -174,7 +176,7 @@ class KernelSettings:
     trap to the other thread. ``profile``: the measured platform they came from.
     """
 
-    min_budget: int = 20_000
+    min_budget: int = MIN_BUDGET
     entry_cost: int = 0
     irq_latency: int = 0
     idle_irq_latency: int = 0

@@ -134,7 +134,9 @@ def receive_ipc(
         sender.waiting_on = None
         sender.blocked_action = None
         k.sink((ev.IPC_RECV, k.now, t.id, ep.id, sender.id))
-        t.result = _transfer(k, sender, sender.message)
+        message = sender.message
+        assert message is not None  # every BlockedOnSend thread holds its message
+        t.result = _transfer(k, sender, message)
         sender.message = None
         _unblock(k, sender)
         if sender.send_call or sender.fault is not None:
@@ -191,12 +193,14 @@ def handle_timeout(k: Scheduler, t: TCB) -> None:
     """Send the timeout fault of ``t`` (the thread running on the exhausted SC, which may be a
     server on a donated SC) to its timeout endpoint, like a Call that never donates."""
     sc = t.sc
+    handler = t.timeout_handler
+    assert sc is not None and handler is not None  # handle_budget_exhausted checked both
     t.fault = TimeoutFault(sc.badge)
     k.sink((ev.TIMEOUT_FAULT, k.now, t.id, sc.id, sc.badge, sc.consumed))
     send_ipc(
         k,
         t,
-        t.timeout_handler,
+        handler,
         Message(t.timeout_badge, FAULT_TIMEOUT, ()),
         blocking=True,
         do_call=False,

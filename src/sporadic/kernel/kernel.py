@@ -32,9 +32,9 @@ from sporadic.scheduler.domains import DomainSchedule
 from sporadic.scheduler.queues import NUM_PRIORITIES
 from sporadic.scheduler.refills import refill_new
 from sporadic.scheduler.states import IDLE, RESTART, RUNNABLE, RUNNING
-from sporadic.units import INF, MAX_PERIOD
+from sporadic.units import INF, MAX_PERIOD, MIN_BUDGET
 
-DEFAULT_MIN_BUDGET = 20_000  # 2 * 10 us kernel WCET (docs/mcs-semantics.md section 12)
+DEFAULT_MIN_BUDGET = MIN_BUDGET
 DEFAULT_MAX_PERIOD = MAX_PERIOD  # ns; MAX_PERIOD_US is platform-defined and far above any test
 MAX_ZERO_TIME_STEPS = 100_000  # steps at one instant before we call it a livelock
 

@@ -83,13 +83,15 @@ def reply_remove(k: Scheduler, reply: Reply, t: TCB) -> None:
 def reply_remove_tcb(k: Scheduler, t: TCB) -> None:
     """Cancel the call of ``t`` (BlockedOnReply): it leaves the stack, the SC stays put."""
     reply = t.reply
+    assert reply is not None  # BlockedOnReply: the thread holds its reply object
     nxt = reply.next
     if isinstance(nxt, SchedContext):
         nxt.reply = None
     elif nxt is not None:
         nxt.prev = None
-    if reply.prev is not None:
-        reply.prev.next = None
+    prev = reply.prev
+    if prev is not None:
+        prev.next = None
     reply.prev = reply.next = None
     _unlink(k, reply, t)
 

@@ -208,6 +208,7 @@ def invoke_yield_to(k: Scheduler, caller: TCB, sc: SchedContext) -> None:
     """``invokeSchedContext_YieldTo``: a lower-priority target is only requeued; otherwise the
     caller waits, queued, until the target's SC is next charged (``complete_yield_to``)."""
     t = sc.tcb
+    assert t is not None  # decode_yield_to refused an SC without a thread
     if sc.yield_from is not None:
         complete_yield_to(k, sc.yield_from)
     k.sched_context_resume(sc)

@@ -81,7 +81,7 @@ class Mark:
 
     __slots__ = ("label", "value")
 
-    def __init__(self, label: str, value: int = 0) -> None:
+    def __init__(self, label: str, value: int | str = 0) -> None:
         self.label = label
         self.value = value
 

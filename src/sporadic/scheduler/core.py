@@ -187,6 +187,7 @@ class Scheduler:
         self.switch_to(self.idle if t is None else t)
 
     def next_domain(self) -> None:
+        assert self.domains is not None  # only called with more than one domain
         self.cur_domain, self.domain_time = self.domains.advance()
         self.reprogram = True
         self.sink((DOMAIN_SWITCH, self.now, self.cur_domain))

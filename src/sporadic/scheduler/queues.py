@@ -21,7 +21,9 @@ class ReadyQueues:
     __slots__ = ("queues", "bitmaps")
 
     def __init__(self, num_domains: int = 1) -> None:
-        self.queues = [[deque() for _ in range(NUM_PRIORITIES)] for _ in range(num_domains)]
+        self.queues: list[list[deque[Any]]] = [
+            [deque() for _ in range(NUM_PRIORITIES)] for _ in range(num_domains)
+        ]
         self.bitmaps = [0] * num_domains
 
     def enqueue(self, t: Any) -> None:
