@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import io
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from rich.console import Console
 
-import sporadic.cli
+import sporadic.simulation
 from sporadic import simulate
 from sporadic.cli import main
 from sporadic.simulation import Simulation, load
@@ -184,15 +185,19 @@ def test_ctrl_c_ends_the_run_with_a_complete_trace_marked_interrupted_and_exit_1
 
         def __init__(self, *args: object) -> None:
             super().__init__(*args)  # type: ignore[arg-type]
-            run = self.kernel.run
+            set_sink = self.built.set_sink
 
-            def run_then_interrupt(until: int) -> int:
-                signal.raise_signal(signal.SIGINT)
-                return run(until)
+            def interrupting(sink: Callable[[tuple], None]) -> None:
+                def first_record_interrupts(record: tuple) -> None:
+                    if not self.interrupted:  # the kernel's first record, at 0 ns
+                        signal.raise_signal(signal.SIGINT)
+                    sink(record)
 
-            self.kernel.run = run_then_interrupt  # type: ignore[method-assign]
+                set_sink(first_record_interrupts)
 
-    monkeypatch.setattr(sporadic.cli, "Simulation", Interrupted)
+            self.built.set_sink = interrupting  # type: ignore[method-assign]
+
+    monkeypatch.setattr(sporadic.simulation, "Simulation", Interrupted)
     trace = tmp_path / "v.trace"
     assert main(["run", str(VEHICLE), "-o", str(trace)]) == 130
     out, err = capsys.readouterr()

@@ -6,11 +6,12 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "sporadic"
 
-BOTTOM = {"records", "errors", "units"}
+BOTTOM = {"records", "errors", "units", "version"}
 ALLOWED = {
     "records": set(),
     "errors": set(),
     "units": set(),
+    "version": set(),
     "scheduler": BOTTOM,
     "kernel": BOTTOM | {"scheduler"},
     "description": BOTTOM,
@@ -26,9 +27,11 @@ ALLOWED = {
     "experiments": BOTTOM | {"analysis", "description", "simulation"},
     "pytest_plugin": BOTTOM | {"simulation", "traces"},
     "validation": BOTTOM | {"description", "simulation", "records"},
+    "commands": BOTTOM | {"analysis", "simulation", "traces", "validation"},
     "cli": BOTTOM
     | {
         "agent",
+        "commands",
         "analysis",
         "description",
         "experiments",
@@ -40,7 +43,8 @@ ALLOWED = {
     },
     "__main__": {"cli"},
 }
-ALLOWED["__init__"] = set(ALLOWED) - {"__main__", "cli", "pytest_plugin"}  # the public API, on top
+# the public API, on top
+ALLOWED["__init__"] = set(ALLOWED) - {"__main__", "cli", "commands", "pytest_plugin"}
 
 
 def _part(path: Path) -> str:

@@ -156,4 +156,4 @@ def test_plugin_import_pulls_in_nothing_heavy() -> None:
         "print(sorted(set(sys.modules) - before))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "['sporadic', 'sporadic.pytest_plugin']"
+    assert out.stdout.strip() == "['sporadic', 'sporadic.pytest_plugin', 'sporadic.version']"

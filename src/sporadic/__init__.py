@@ -17,6 +17,8 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from sporadic.version import __version__
+
 # name -> the module that defines it
 _EXPORTS = {
     "load": "sporadic.simulation",
@@ -80,19 +82,7 @@ if TYPE_CHECKING:
     from sporadic.traces import TraceReader, TraceWriter, read_trace, render_summary, summarise
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("sporadic")
-    except PackageNotFoundError:  # a source tree that was never installed
-        return "0+unknown"
-
-
 def __getattr__(name: str) -> Any:
-    if name == "__version__":
-        globals()[name] = value = _version()
-        return value
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'sporadic' has no attribute {name!r}")

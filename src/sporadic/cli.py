@@ -1,54 +1,44 @@
-"""The ``sporadic`` command: ``run`` a description, ``report`` on a trace."""
+"""The ``sporadic`` command: ``run`` a description, ``report`` on a trace.
+
+Building the parser imports argparse-level modules only; each command imports what it uses when
+it runs (numpy, rich, trio, wasmtime, matplotlib), so ``sporadic --version`` starts at once and a
+plain ``run`` never loads the live server or the experiments.
+"""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import importlib.metadata
-import io
 import json
 import os
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import structlog
-import trio
-from rich.console import Console
-from rich.text import Text
-
-from sporadic.description import System
+from sporadic.commands.common import console_for, first_leaf, header_errors, naming
 from sporadic.errors import SimulationError, SporadicError
 from sporadic.experiments.commands import add_commands as add_experiment_commands
-from sporadic.experiments.commands import cmd_generate, cmd_sweep
-from sporadic.live.commands import add_commands, add_run_options, cmd_agent, cmd_emit, served_run
-from sporadic.live.progress import progress, stopping_on_interrupt
+from sporadic.live.options import add_commands, add_run_options
 from sporadic.report.commands import (
     add_diff_command,
     add_report_options,
-    cmd_diff,
     duration_arg,
     summary_options,
     write_extras,
 )
-from sporadic.simulation import Simulation, load
 from sporadic.traces.columns import ALL, DEFAULT, parse_columns, to_csv
-from sporadic.traces.summary import summarise
-from sporadic.traces.table import (
-    format_ns,
-    plain,
-    printable,
-    quiet_console,
-    render_summary,
-    shorten,
-)
-from sporadic.traces.writer import TraceWriter
+from sporadic.traces.text import format_ns, printable, shorten
 from sporadic.units import MAX_SEED
+from sporadic.version import __version__
 
-log = structlog.get_logger("sporadic")
+if TYPE_CHECKING:
+    from rich.text import Text
+
+    from sporadic.description import System
+
 MAX_MESSAGE = 4096  # characters of an error message: one readable line, whatever a file held
 
 
@@ -92,9 +82,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Simulate seL4 MCS systems and analyse their traces.",
     )
     p.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
-    p.add_argument(
-        "--version", action="version", version=f"sporadic {importlib.metadata.version('sporadic')}"
-    )
+    p.add_argument("--version", action="version", version=f"sporadic {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="simulate a description, write a trace, print a summary")
@@ -147,22 +135,15 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _console(width: int = 100) -> Console:
-    """$COLUMNS, else the terminal's width, else ``width`` columns (piped output); never
-    highlighting (user text is printed as text, see ``traces/table.py``)."""
-    console = quiet_console()
-    if os.environ.get("COLUMNS", "").isdigit() or console.is_terminal:
-        return console
-    return quiet_console(width)
-
-
 def _print(summary: dict, args: argparse.Namespace, title: Text) -> None:
+    from sporadic.traces.table import render_summary
+
     if args.json:
         print(json.dumps(summary, indent=2))
     elif args.csv:
         sys.stdout.write(to_csv(summary, ALL))
     else:
-        console = _console()
+        console = console_for()
         console.print(title, soft_wrap=True)  # a path is never wrapped mid-name
         if args.wide:
             render_summary(summary, console, ALL, fit_width=False)
@@ -204,6 +185,13 @@ def refuse_overwrite(trace: Path, inputs: list[Path]) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from rich.text import Text
+
+    from sporadic.live.progress import progress, stopping_on_interrupt
+    from sporadic.simulation import Simulation, load
+    from sporadic.traces.summary import summarise
+    from sporadic.traces.table import plain
+
     system = load(args.file, args.workload)
     side = args.file.with_name(args.file.stem + ".workload.toml")
     if args.file.suffix == ".system" and args.workload is None and not side.exists():
@@ -215,24 +203,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     started = time.process_time()
     interrupted = False
     if args.listen:  # its socket's errors are its own (an address in use is not the trace's)
+        from sporadic.live.commands import served_run
+
         _, end = served_run(args, system, trace)
     else:
-        with _naming(trace):
-            with _header_errors(args.file):  # refused before the trace file is opened
+        with naming(trace):
+            with header_errors(args.file):  # refused before the trace file is opened
                 sim = Simulation(system, trace, args.seed, args.until)
             with stopping_on_interrupt(sim), progress(sim, sys.stderr):
-                trio.run(sim.run_async)
+                sim.run()
         interrupted = sim.interrupted
         end = min(sim.kernel.hw, sim.system.duration) if interrupted else sim.system.duration
-    with _naming(trace):
+    with naming(trace):
         summary = summarise(trace)
-    log.info(
-        "simulated",
-        system=shorten(system.name),
-        simulated_ns=end,
-        cpu_s=round(time.process_time() - started, 3),
-        trace=printable(trace),
-    )
+    if args.verbose:
+        import structlog
+
+        structlog.get_logger("sporadic").info(
+            "simulated",
+            system=shorten(system.name),
+            simulated_ns=end,
+            cpu_s=round(time.process_time() - started, 3),
+            trace=printable(trace),
+        )
     title = Text.assemble(
         plain(system.name, "bold"), (f": trace written to {printable(trace)}", "bold")
     )
@@ -262,137 +255,6 @@ def _missed(summary: dict, wanted: list[str] | None) -> int:
     return 1
 
 
-@contextlib.contextmanager
-def _header_errors(path: Path) -> Iterator[None]:
-    """The trace writer's refusals of a header (over the format's size limit, an integer
-    msgpack cannot hold) as one line naming the description, for ``check`` and ``run`` alike."""
-    try:
-        yield
-    except (ValueError, OverflowError) as e:
-        raise SporadicError(f"{path}: {e}") from None
-
-
-@contextlib.contextmanager
-def _naming(path: Path) -> Iterator[None]:
-    """An OS error while working on ``path`` (a directory, a full disk), even one raised in a
-    trio task and so inside an exception group, as one line naming the file: its own, else
-    ``path``."""
-    try:
-        yield
-    except OSError as e:
-        raise SporadicError(f"{e.filename or path}: {e.strerror or e}") from None
-    except BaseExceptionGroup as group:
-        leaf = _first_leaf(group)
-        if isinstance(leaf, OSError):
-            raise SporadicError(f"{leaf.filename or path}: {leaf.strerror or leaf}") from None
-        raise
-
-
-def cmd_check(args: argparse.Namespace) -> int:
-    from sporadic.analysis.check import analyse  # only `check` pays for its import
-
-    system = load(args.file, args.workload)
-    with _header_errors(args.file):  # built as `run` builds it: what the kernel, wasmtime or
-        TraceWriter(io.BytesIO(), Simulation(system).header())  # the trace writer refuses, fails
-    if args.json:
-        from sporadic.analysis.bounds import task_bounds
-
-        doc = system.to_dict()
-        doc["analysis"] = {"tasks": task_bounds(system)}
-        print(json.dumps(doc, indent=2))
-        return 0
-    from rich.table import Table
-
-    console = _console(120)
-    table = Table(title=Text.assemble(plain(system.name), f": {printable(args.file)} is valid"))
-    for col in ("kind", "name", "priority", "budget", "period", "utilisation", "notes"):
-        table.add_column(col)
-    rows = [("partition", p.name, p.priority, p.sc, "") for p in system.partitions]
-    rows += [
-        ("pd", p.name, p.priority, p.sc, "passive" if p.passive else "")
-        for p in system.protection_domains
-    ]
-    rows += [("thread", t.name, t.priority, t.sc, "") for t in system.threads]
-    total = 0.0
-    for kind, name, prio, sc, note in rows:
-        if sc is not None and sc.budget != sc.period:
-            total += sc.budget / sc.period
-        if sc is None:
-            table.add_row(kind, plain(name), str(prio), "-", "-", "-", "no SC")
-            continue
-        rr = " (round robin)" if sc.budget == sc.period else ""
-        table.add_row(
-            kind,
-            plain(name),
-            str(prio),
-            format_ns(sc.budget),
-            format_ns(sc.period) + rr,
-            f"{sc.budget / sc.period:.3f}" if not rr else "-",
-            note,
-        )
-    table.add_row("total", "", "", "", "", f"{total:.3f}", "budgeted SCs only", end_section=True)
-    console.print(table)
-    verdicts = analyse(system)
-    if verdicts:
-        rta = Table(title="response-time analysis (fixed priorities, synchronous release)")
-        for col in (
-            "partition",
-            "WCET",
-            "period",
-            "deadline",
-            "R (classic)",
-            "R (budgets)",
-            "notes",
-        ):
-            rta.add_column(col)
-        from sporadic.analysis.bounds import task_bounds
-
-        by_name = {p.name: p for p in system.partitions}
-        bounds = task_bounds(system)  # the budget-aware bound, only where it can be proved
-        for v in verdicts:
-            rel = by_name[v.name].release
-            b = bounds.get(v.name, {})
-            with_budgets = b.get("bound_with_budgets")
-            rta.add_row(
-                plain(v.name),
-                format_ns(v.wcet) if v.wcet else "-",
-                format_ns(rel.period),
-                format_ns(rel.deadline),
-                format_ns(v.response) if v.response else "misses",
-                format_ns(with_budgets) if with_budgets else "unbounded",
-                plain(v.note if with_budgets else (b.get("note") or v.note), limit=None),
-            )
-        console.print(rta)
-    for w in (system.microkit or {}).get("warnings", ()):
-        console.print(Text.assemble(("warning:", "yellow"), f" {printable(w)}"))
-    return 0
-
-
-def cmd_validate(args: argparse.Namespace) -> int:
-    """0 when the real kernel and the simulator agree, 1 when they do not, 2 when it cannot run."""
-    from sporadic.validation import validate  # only `validate` pays for its import
-    from sporadic.validation.compare import context
-    from sporadic.validation.timeline import SWITCH_TOLERANCE_NS
-
-    result = validate(load(args.file), args.sel4_src)
-    c = result.comparison
-    if args.json:
-        print(json.dumps(c.to_dict(), indent=2))
-        return 0 if c.agree else 1
-    verdict = "agree" if c.agree else "DIVERGE"
-    print(
-        f"{printable(args.file)}: real kernel and simulator {verdict} over {c.intervals} intervals"
-    )
-    if not c.agree:
-        print(f"first divergence: {printable(c.divergence)}")
-    for line in context(result.real, result.simulated, c.index):  # thread names: the file's
-        print(printable(line))
-    print(f"largest switch difference: {c.worst_switch_ns} ns (tolerance {SWITCH_TOLERANCE_NS} ns)")
-    for name, (real, sim) in c.cpu.items():
-        print(f"cpu {shorten(name)}: real {real / 1e6:.3f} ms, simulated {sim / 1e6:.3f} ms")
-    return 0 if c.agree else 1
-
-
 def cmd_report(args: argparse.Namespace) -> int:
     if str(args.trace) == "-":  # a trace piped in: the reader wants a file it can reopen
         with tempfile.TemporaryDirectory() as tmp:
@@ -408,14 +270,17 @@ def _report(args: argparse.Namespace, name: object) -> int:
         from sporadic.traces.deploys import compare_deploys
         from sporadic.traces.table import render_deploys
 
-        with _naming(args.trace):
+        with naming(args.trace):
             result = compare_deploys(args.trace)
         if args.json:
             print(json.dumps(result, indent=2))
         else:
-            render_deploys(result, _console())
+            render_deploys(result, console_for())
         return 0
-    with _naming(args.trace):
+    from sporadic.traces.summary import summarise
+    from sporadic.traces.table import plain
+
+    with naming(args.trace):
         write_extras(args)
         summary = summarise(args.trace, **summary_options(args))
     _print(summary, args, plain(name, "bold", limit=None))
@@ -429,15 +294,18 @@ def _report(args: argparse.Namespace, name: object) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    structlog.configure(
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-        wrapper_class=structlog.make_filtering_bound_logger(20 if args.verbose else 40),
-    )
+    if args.verbose:  # structlog only when there is something to log
+        import structlog
+
+        structlog.configure(
+            logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+            wrapper_class=structlog.make_filtering_bound_logger(20),
+        )
     try:
         try:
             return _dispatch(args)
         except BaseExceptionGroup as group:  # a trio task's error: the first one says enough
-            raise _first_leaf(group) from None
+            raise first_leaf(group) from None
     except SimulationError as e:
         _error(str(e))
         print("sporadic: the trace holds everything up to that point (truncated)", file=sys.stderr)
@@ -457,29 +325,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    """The command's function, imported when it is the one to run."""
+    if args.command in ("emit", "agent"):
+        from sporadic.live.commands import cmd_agent, cmd_emit
+
+        return cmd_emit(args) if args.command == "emit" else cmd_agent(args)
+    if args.command in ("generate", "sweep"):
+        from sporadic.experiments.commands import cmd_generate, cmd_sweep
+
+        return cmd_generate(args) if args.command == "generate" else cmd_sweep(args)
+    if args.command == "diff":
+        from sporadic.report.commands import cmd_diff
+
+        return cmd_diff(args, console_for())
     if args.command == "run":
         return cmd_run(args)
-    if args.command == "check":
-        return cmd_check(args)
-    if args.command == "validate":
-        return cmd_validate(args)
-    if args.command == "emit":
-        return cmd_emit(args)
-    if args.command == "agent":
-        return cmd_agent(args)
-    if args.command == "generate":
-        return cmd_generate(args)
-    if args.command == "sweep":
-        return cmd_sweep(args)
-    if args.command == "diff":
-        return cmd_diff(args, _console())
+    if args.command in ("check", "validate"):
+        from sporadic.commands.check import cmd_check, cmd_validate
+
+        return cmd_check(args) if args.command == "check" else cmd_validate(args)
     return cmd_report(args)
-
-
-def _first_leaf(group: BaseExceptionGroup) -> BaseException:
-    """The first exception inside ``group`` (groups nest), re-raised for ``main`` to report."""
-    first = group.exceptions[0]
-    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 def _error(message: str) -> None:

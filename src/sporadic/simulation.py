@@ -1,8 +1,10 @@
-"""Load a description, build the system, stream the trace, and host the loop under trio.
+"""Load a description, build the system, stream the trace, and run the kernel loop.
 
-The kernel loop is synchronous; ``run_async`` drives it in slices of simulated time with a trio
-checkpoint between slices, so that the agent's server and live subscribers (which live in trio)
-keep running beside a long simulation without any await on the kernel's hot path.
+The kernel loop is synchronous and runs in slices of simulated time. ``run`` hands each slice's
+records to the trace writer in one batch, with no event loop at all (a plain ``sporadic run``);
+``run_async`` puts a trio checkpoint between slices and sends the records through the record bus,
+so that the agent's server and live subscribers keep running beside a long simulation without
+any await on the kernel's hot path.
 """
 
 from __future__ import annotations
@@ -10,20 +12,22 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import trio
-
-from sporadic.agent.agent import Agent
 from sporadic.description import System
 from sporadic.description import load as load_description
 from sporadic.errors import DescriptionError
 from sporadic.system.builder import BuiltSystem
-from sporadic.traces.bus import RecordBus
 from sporadic.traces.writer import TraceWriter
 from sporadic.units import parse_duration
+
+if TYPE_CHECKING:  # a plain run needs neither trio nor the agent: imported where used
+    import trio
+
+    from sporadic.agent.agent import Agent
+    from sporadic.traces.bus import RecordBus
 
 SLICE = 100_000_000  # ns of simulated time between trio checkpoints
 
@@ -65,7 +69,11 @@ class Simulation:
         self.writer: TraceWriter | None = None
         self._records: list[tuple] | None = None
         self.built = BuiltSystem(system)
-        self.agent = Agent(self.built, system.agent, system.deploys) if system.agent else None
+        self.agent: Agent | None = None
+        if system.agent:
+            from sporadic.agent.agent import Agent
+
+            self.agent = Agent(self.built, system.agent, system.deploys)
         if trace_path is None:
             self._records = []
             self.built.set_sink(self._records.append)
@@ -98,20 +106,37 @@ class Simulation:
             raise RuntimeError("this simulation streams its records to a trace file")
         return self._records
 
-    def run(self) -> int:
-        """Run to the end and close the trace."""
+    def run(self, slice_ns: int = SLICE) -> int:
+        """Run to the end, or to ``stop()``, and close the trace; no trio. The kernel appends
+        its records to a list, and each ``slice_ns`` of simulated time goes to the writer in one
+        batch: the bytes ``run_async`` writes, at the cost of one list append per record."""
         end = self.system.duration
-        with self._keeping_records_on_error():
-            self.kernel.run(end)
-        self.close(end)
+        batch: list[tuple] = []
+        keep = self.writer.emit_batch if self.writer is not None else self.records.extend
+        self.built.set_sink(batch.append)
+        t = self.kernel.hw
+        with self._keeping_records_on_error(batch, keep):
+            while t < end and not self.interrupted:
+                t = self.kernel.run(min(end, t + slice_ns))
+                keep(batch)
+                batch.clear()
+            end = min(end, t)
+            self.built.finish(end)
+            keep(batch)
+            batch.clear()
+        self.close_files(end)
         return end
 
     @contextlib.contextmanager
-    def _keeping_records_on_error(self) -> Iterator[None]:
-        """A run that fails still leaves a readable (truncated) trace of what happened."""
+    def _keeping_records_on_error(
+        self, batch: list[tuple], keep: Callable[[list[tuple]], None]
+    ) -> Iterator[None]:
+        """A run that fails still leaves a readable (truncated) trace of what happened, up to
+        the record the kernel wrote last."""
         try:
             yield
         except BaseException:
+            keep(batch)
             if self.writer is not None:
                 self.writer.abandon()
             raise
@@ -119,6 +144,8 @@ class Simulation:
     async def run_async(self, slice_ns: int = SLICE) -> int:
         """Run to the end under trio: the records of each ``slice_ns`` of simulated time go out
         through the record bus (``traces/bus.py``), and other trio tasks run between slices."""
+        import trio
+
         end = self.system.duration
         bus = self.attach_bus()
         failure: Exception | None = None
@@ -144,6 +171,8 @@ class Simulation:
 
     def attach_bus(self) -> RecordBus:
         """Send the kernel's records to a new bus instead of straight to the writer."""
+        from sporadic.traces.bus import RecordBus
+
         bus = RecordBus()
         self.built.set_sink(bus.sink)
         return bus
@@ -163,11 +192,6 @@ class Simulation:
     def close_files(self, end: int) -> None:
         if self.writer is not None:
             self.writer.close(end, {"interrupted": True} if self.interrupted else None)
-
-    def close(self, end: int) -> None:
-        self.built.finish(end)
-        if self.writer is not None:
-            self.writer.close(end)
 
 
 def portable_paths(system: dict[str, Any]) -> dict[str, Any]:
@@ -213,8 +237,8 @@ def simulate(
     until: int | str | None = None,
     seed: int | None = None,
 ) -> Simulation:
-    """Build and run ``system`` (under trio) and return the finished simulation; ``until`` is
-    ns or a duration string ("10ms")."""
+    """Build and run ``system`` and return the finished simulation; ``until`` is ns or a
+    duration string ("10ms")."""
     sim = Simulation(system, trace_path, seed, until)
-    trio.run(sim.run_async)
+    sim.run()
     return sim

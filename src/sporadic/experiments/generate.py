@@ -35,16 +35,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
-import numpy as np
+from sporadic.units import MIN_BUDGET, format_duration, parse_duration
 
-from sporadic.description.model import KernelSettings
-from sporadic.experiments import utilisations as utils
-from sporadic.units import format_duration, parse_duration
+if TYPE_CHECKING:  # numpy is imported when a set is drawn, not when the CLI starts
+    import numpy as np
 
 GENERATORS = ("uunifast-discard", "randfixedsum", "cfs")
 DEADLINES = ("implicit", "constrained")
-MIN_BUDGET = KernelSettings().min_budget
 TOP_PRIORITY = 254
 Duration = int | str
 
@@ -88,6 +87,8 @@ def draw_utilisations(
     bounds: tuple[float, float],
 ) -> np.ndarray:
     """One utilisation per task summing to ``total``, each within ``bounds`` (and at most 1)."""
+    from sporadic.experiments import utilisations as utils
+
     n = len(periods)
     lo, hi = bounds[0], min(bounds[1], 1.0)
     if generator == "uunifast-discard":
@@ -145,6 +146,8 @@ def task_set(
     headroom = ns(budget_headroom)
     if headroom < 0:
         raise ValueError(f"budget_headroom must be >= 0, got {headroom} ns")
+    import numpy as np
+
     rng = np.random.default_rng(seed)
     period = draw_periods(rng, tasks, lo, hi, grain, harmonic)
     util = draw_utilisations(rng, generator, utilisation, period, bounds)

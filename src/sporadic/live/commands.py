@@ -1,4 +1,7 @@
-"""The live side of the ``sporadic`` command: ``run --listen``, ``emit`` and ``agent ...``."""
+"""The live side of the ``sporadic`` command: ``run --listen``, ``emit`` and ``agent ...``.
+
+Its options are in ``live/options.py``, which the CLI reads without importing trio.
+"""
 
 from __future__ import annotations
 
@@ -17,38 +20,6 @@ from sporadic.live.run import LiveRun, is_loopback, parse_address, read_token, w
 from sporadic.simulation import Simulation
 from sporadic.traces.table import plain, printable, quiet_console
 from sporadic.units import format_duration
-
-EMIT_USAGE = "Usage: sporadic emit [--connect HOST:PORT] wasm-file [args...]"
-
-
-def add_run_options(run: argparse.ArgumentParser) -> None:
-    run.add_argument(
-        "--listen",
-        metavar="HOST:PORT",
-        help="serve the deploy agent (PORT alone: on loopback; port 0: any free port)",
-    )
-    run.add_argument(
-        "--speed",
-        type=float,
-        default=1.0,
-        help="with --listen: simulated seconds per wall second (0: as fast as it goes)",
-    )
-    run.add_argument("--token-file", type=Path, help="the token clients must give (--listen)")
-
-
-def add_commands(sub: Any) -> None:
-    em = sub.add_parser(
-        "emit", help="deploy a WebAssembly module into a running simulation", usage=EMIT_USAGE
-    )
-    em.add_argument("--connect", metavar="HOST:PORT", help="the server (default $SPORADIC_AGENT)")
-    em.add_argument("--token-file", type=Path)
-    em.add_argument("file", type=Path)
-    em.add_argument("args", nargs=argparse.REMAINDER)
-    ag = sub.add_parser("agent", help="list, start, stop, undeploy, read or watch modules")
-    ag.add_argument("--connect", metavar="HOST:PORT", help="the server (default $SPORADIC_AGENT)")
-    ag.add_argument("--token-file", type=Path)
-    ag.add_argument("action", choices=("list", "start", "stop", "undeploy", "logs", "watch"))
-    ag.add_argument("name", nargs="?", help="the module (start, stop, undeploy, logs)")
 
 
 def served_run(args: argparse.Namespace, system: Any, trace: Path) -> tuple[Simulation, int]:
@@ -146,4 +117,4 @@ async def _watch(address: str, token: str | None) -> int:
     return 0
 
 
-__all__ = ["EMIT_USAGE", "add_commands", "add_run_options", "cmd_agent", "cmd_emit", "served_run"]
+__all__ = ["cmd_agent", "cmd_emit", "served_run"]

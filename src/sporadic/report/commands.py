@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sporadic.errors import SporadicError
-from sporadic.traces.table import printable
+from sporadic.traces.text import printable
 from sporadic.units import parse_duration
 
 

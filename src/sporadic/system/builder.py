@@ -14,181 +14,28 @@ Scripted threads and Microkit protection domains (``microkit_runtime``) are buil
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sporadic import records as ev
 from sporadic.description import SCParams, System, WasmSpec
 from sporadic.kernel.kernel import Kernel
-from sporadic.kernel.notification import send_signal
-from sporadic.kernel.objects import TCB, Endpoint, Notification, SchedContext
+from sporadic.kernel.objects import TCB, Endpoint, SchedContext
 from sporadic.kernel.schedcontext import bind, configure, size_bits_for
-from sporadic.kernel.syscalls import Call, Recv, ReplyRecv, Wait
+from sporadic.kernel.syscalls import Call
 from sporadic.scheduler.domains import DomainSchedule
-from sporadic.system.jobs import JobLog
 from sporadic.system.kinds import IDLE, PARTITION, THREAD
-from sporadic.system.programs import ScriptCompiler, make_rng
+from sporadic.system.programs import ScriptCompiler
 from sporadic.system.protection_domains import build_protection_domains, load_checked
-from sporadic.wasm import Player, WasmEngine, WasmInstance
+from sporadic.system.runtimes import (
+    FAULT_WASM,
+    REPLY_LABELS,
+    FaultHandlerRuntime,
+    PartitionRuntime,
+)
 
-FAULT_WASM = 100  # the label of the fault message a WebAssembly partition sends its handler
-
-# Fault-reply labels: 0 restarts the thread, anything else leaves it Inactive. "abort" restarts
-# it at the top of its job loop, as a handler that rewrites the registers in its reply would.
-REPLY_LABELS = {"restart": 0, "abort": 0, "stop": 1}
-
-
-class PartitionRuntime(JobLog):
-    """The job bookkeeping of one partition: releases, starts, completions, misses."""
-
-    def __init__(
-        self,
-        kernel: Kernel,
-        tcb: TCB,
-        ntfn: Notification,
-        irq: int,
-        deadline: int,
-        period: int,
-        job: Callable[[], Iterator[Any]],
-    ) -> None:
-        super().__init__(kernel, tcb)
-        self.ntfn = ntfn
-        self.irq = irq
-        self.deadline = deadline
-        self.period = period
-        self.job = job
-        self.pending: deque[tuple[int, int, int]] = deque()
-        self.current: tuple[int, int, int] | None = None
-        self.seq = 0
-        self.aborted = False
-        self.stopped = False
-
-    def abort(self, t: int) -> None:
-        """Abandon the current job from outside (a fault handler's reply): the thread restarts
-        at the top of its job loop."""
-        if self.give_up(t):
-            self.aborted = True
-            self.tcb.remaining = 0
-            self.tcb.retry = None
-
-    def give_up(self, t: int) -> bool:
-        """Record that the current job will never complete (a miss); False if there is none."""
-        if self.current is None:
-            return False
-        seq, _, dl = self.current
-        self.current = None
-        self.sink((ev.JOB_ABORT, t, self.tcb.id, seq))
-        self.sink((ev.DEADLINE_MISS, t, self.tcb.id, seq, dl))
-        return True
-
-    def release(self, t: int) -> None:
-        """Timer interrupt handler: queue a job, signal the partition, re-arm."""
-        self.seq += 1
-        dl = t + self.deadline
-        self.pending.append((self.seq, t, dl))
-        self.sink((ev.JOB_RELEASE, t, self.tcb.id, self.seq, dl))
-        send_signal(self.kernel, self.ntfn, 1)
-        self.kernel.add_timer(t + self.period, self.irq, self.release)
-
-    def _start(self, t: int) -> None:
-        self.current = job = self.pending.popleft()
-        self.sink((ev.JOB_START, t, self.tcb.id, job[0]))
-
-    def _end(self, t: int) -> None:
-        seq, _, dl = self.current
-        self.current = None
-        self.complete(t, seq, dl)
-
-    def program(self) -> Iterator[Any]:
-        """Wait for releases, then run every pending job. Code between two yields runs when
-        the kernel asks the thread for its next action, so ``kernel.hw`` is the simulated time
-        it happens at: the job's first dispatch, the end of its last compute step."""
-        wait = Wait(self.ntfn)
-        pending = self.pending
-        job = self.job
-        kernel = self.kernel
-        while not self.stopped:
-            yield wait
-            while pending and not self.stopped:
-                self._start(kernel.hw)
-                self.aborted = False
-                body = job()
-                result = None
-                while True:  # ``yield from``, but an abort can cut the job short
-                    try:
-                        action = body.send(result)
-                    except StopIteration:
-                        if self.current is not None:  # not given up by the job itself
-                            self._end(kernel.hw)
-                        break
-                    result = yield action
-                    if self.aborted:
-                        body.close()
-                        break
-
-    def finish(self, end: int) -> None:
-        """At the end of the run: jobs whose deadline has passed without completion are misses."""
-        late = [self.current] if self.current else []
-        late.extend(self.pending)
-        for seq, _, dl in late:
-            self.miss_if_due(end, seq, dl)
-
-
-class FaultHandlerRuntime(JobLog):
-    """A partition that handles timeout faults: one job per fault received."""
-
-    def __init__(
-        self,
-        kernel: Kernel,
-        tcb: TCB,
-        ep: Endpoint,
-        deadline: int,
-        compute: Any,
-        label: int,
-        abort: Callable[[int, int], None] | None,
-    ) -> None:
-        super().__init__(kernel, tcb)
-        self.ep = ep
-        self.deadline = deadline
-        self.compute = compute
-        self.label = label
-        self.abort = abort
-        self.seq = 0
-        self.current: tuple[int, int] | None = None
-        self.tcb_message: Any = None
-
-    def _start(self, t: int) -> None:
-        msg = self.tcb_message
-        self.seq += 1
-        self.current = (self.seq, msg.sent + self.deadline)
-        self.sink((ev.JOB_RELEASE, msg.sent, self.tcb.id, self.seq, msg.sent + self.deadline))
-        self.sink((ev.JOB_START, t, self.tcb.id, self.seq))
-
-    def _end(self, t: int) -> None:
-        seq, dl = self.current
-        self.current = None
-        if self.abort is not None:
-            self.abort(self.tcb_message.badge, t)
-        self.complete(t, seq, dl)
-
-    def program(self) -> Iterator[Any]:
-        """Receive a fault, run the handler's job, reply with ``label``; the reply receives the
-        next fault, as a handler's ``ReplyRecv`` loop does."""
-        reply_recv = ReplyRecv(self.ep, self.label)
-        kernel = self.kernel
-        self.tcb_message = yield Recv(self.ep)
-        while True:
-            self._start(kernel.hw)
-            yield self.compute()
-            self._end(kernel.hw)
-            self.tcb_message = yield reply_recv
-
-    def finish(self, end: int) -> None:
-        """At the end of the run: an unfinished handler job whose deadline has passed is a miss."""
-        if self.current:
-            self.miss_if_due(end, *self.current)
+if TYPE_CHECKING:  # wasmtime is imported when a description has a WebAssembly partition
+    from sporadic.wasm import WasmEngine, WasmInstance
 
 
 class BuiltSystem:
@@ -249,7 +96,7 @@ class BuiltSystem:
             self.objects[p.name] = t
             self.kinds[t.id] = PARTITION
             bind(k, self._make_sc(p.name, p.sc), t)
-            compiler = ScriptCompiler(self._resolve, make_rng(system.seed, t.id))
+            compiler = ScriptCompiler(self._resolve, system.seed, t.id)
             if p.fault_job is not None:
                 rt: PartitionRuntime | FaultHandlerRuntime = FaultHandlerRuntime(
                     k,
@@ -297,7 +144,7 @@ class BuiltSystem:
                 t.timeout_badge = d.timeout_badge
             made.append((t, d))
         for t, d in made:
-            compiler = ScriptCompiler(self._resolve, make_rng(system.seed, t.id))
+            compiler = ScriptCompiler(self._resolve, system.seed, t.id)
             t.program = compiler.compile(d.script)()
             if d.start:
                 k.start(t)
@@ -309,7 +156,7 @@ class BuiltSystem:
             system.protection_domains,
             system.channels,
             self.objects,
-            lambda t: ScriptCompiler(self._resolve, make_rng(system.seed, t.id)),
+            lambda t: ScriptCompiler(self._resolve, system.seed, t.id),
             irq_base=len(system.partitions),
             wasm_engine=self.wasm_engine,
         )
@@ -321,6 +168,8 @@ class BuiltSystem:
     def wasm_engine(self) -> WasmEngine:
         """The run's wasmtime engine, made on first use (modules are cached in it)."""
         if self._engine is None:
+            from sporadic.wasm import WasmEngine
+
             self._engine = WasmEngine(self.system.fuel_per_us)
         return self._engine
 
@@ -330,6 +179,8 @@ class BuiltSystem:
         """A WASI command as a periodic job: a fresh instance per job, ``_start`` to the end.
         Its instantiation (a start function) is part of the job, and a fault of it too.
         A fault goes to ``spec.fault_handler`` (if any) with ``badge``, as a fault IPC would."""
+        from sporadic.wasm import Player, WasmInstance
+
         engine = self.wasm_engine()
         loaded = load_checked(engine, spec.path, "command", rt.tcb.name)
         argv = [Path(spec.path).name, *spec.args]

@@ -3,18 +3,20 @@
 A script (a list of ``Action``) compiles to a generator of kernel actions. Execution times drawn
 from a distribution come from a per-thread numpy generator seeded with ``(seed, thread index)``,
 drawn in batches so that the hot path pays one list index per job, and so that the same seed
-always gives the same times whatever else the system contains.
+always gives the same times whatever else the system contains. numpy is imported when the first
+such generator is made: a system of fixed times never loads it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from sporadic.description import Action, Distribution
 from sporadic.kernel import syscalls
+
+if TYPE_CHECKING:
+    import numpy as np
 
 BATCH = 1024
 FIXED, ACTION, GENERATOR = "fixed", "action", "generator"  # the kinds of a compiled step
@@ -32,6 +34,8 @@ class Sampler:
         self._i = 0
 
     def _refill(self) -> None:
+        import numpy as np
+
         d, rng = self.dist, self.rng
         if d.kind == "uniform":
             lo, hi = d.values
@@ -59,6 +63,8 @@ class Sampler:
 
 def make_rng(seed: int, index: int) -> np.random.Generator:
     """The generator of one thread: its draws depend on the seed and its index only."""
+    import numpy as np
+
     return np.random.default_rng([seed, index])
 
 
@@ -66,12 +72,15 @@ class ScriptCompiler:
     """Turns scripts into generators, resolving names through ``resolve``.
 
     ``resolve(op, name)`` returns the kernel object an action acts on (a thread, its SC, a
-    notification, an endpoint).
+    notification, an endpoint). The thread's generator (``make_rng(seed, index)``) is made when
+    its first distribution is compiled, and shared by all of them, in the order they draw.
     """
 
-    def __init__(self, resolve: Callable[[str, str], Any], rng: np.random.Generator) -> None:
+    def __init__(self, resolve: Callable[[str, str], Any], seed: int, index: int) -> None:
         self.resolve = resolve
-        self.rng = rng
+        self.seed = seed
+        self.index = index
+        self._rng: np.random.Generator | None = None
         self.last: list[Any] = [None]  # the result of the program's latest syscall
 
     def compute_step(self, dist: Distribution) -> Callable[[], syscalls.Compute]:
@@ -79,7 +88,9 @@ class ScriptCompiler:
         if dist.kind == "fixed":
             action = syscalls.Compute(dist.values[0])
             return lambda: action
-        sample = Sampler(dist, self.rng)
+        if self._rng is None:
+            self._rng = make_rng(self.seed, self.index)
+        sample = Sampler(dist, self._rng)
         return lambda: syscalls.Compute(sample())
 
     def compile(self, actions: tuple[Action, ...]) -> Callable[[], Iterator[Any]]:

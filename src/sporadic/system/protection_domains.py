@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sporadic import records as ev
 from sporadic.description import Action, Channel, ProtectionDomain
@@ -43,8 +43,9 @@ from sporadic.kernel.syscalls import (
 )
 from sporadic.system.jobs import JobLog
 from sporadic.system.kinds import MONITOR, PD
-from sporadic.wasm import LoadedModule, Player, WasmEngine, WasmInstance
-from sporadic.wasm.host import NUM_MRS
+
+if TYPE_CHECKING:  # wasmtime is imported when a PD is a WebAssembly module
+    from sporadic.wasm import LoadedModule, WasmEngine
 
 PPC_BIT = 1 << 63
 CHANNEL_MASK = 0x3F
@@ -274,6 +275,9 @@ def _wasm_handlers(
     engine: WasmEngine,
 ) -> dict[str, Any]:
     """Entry points of a reactor module: each handler run is one run of its export."""
+    from sporadic.wasm import Player, WasmInstance
+    from sporadic.wasm.host import NUM_MRS
+
     spec = p.wasm
     loaded = load_checked(engine, spec.path, "reactor", p.name)
     argv = [Path(spec.path).name, *spec.args]

@@ -180,7 +180,9 @@ def simulate(system: System, setup: dict[str, Any] | None = None) -> Timeline:
     # the thread that entered stopped running user code (its svc, or the interrupt)
     records: list[tuple[tuple, int, bool]] = []
     sim.built.set_sink(lambda record: records.append((record, kernel.hw, kernel.fast)))
-    sim.run()
+    end = sim.system.duration  # the kernel's loop itself: Simulation.run would batch the sink
+    kernel.run(end)
+    sim.built.finish(end)
     names = {t.id: t.name for t in kernel.threads}
     idle = kernel.idle.id
     ivs, marks = [], []
