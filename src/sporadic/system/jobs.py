@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from sporadic import records as ev
 from sporadic.kernel.objects import TCB
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # a Microkit PD's runtime is not compiled
 class JobLog:
     """Writes the job records of one thread: completion, and a miss when it came late."""
 

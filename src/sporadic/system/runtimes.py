@@ -7,7 +7,7 @@ a job's first dispatch, its end), so they are compiled with the kernel in the co
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from typing import Any
 
 from sporadic import records as ev
@@ -87,7 +87,7 @@ class PartitionRuntime(JobLog):
         self.current = None
         self.complete(t, seq, dl)
 
-    def program(self) -> Iterator[Any]:
+    def program(self) -> Generator[Any, Any, None]:
         """Wait for releases, then run every pending job. Code between two yields runs when
         the kernel asks the thread for its next action, so ``kernel.hw`` is the simulated time
         it happens at: the job's first dispatch, the end of its last compute step."""
@@ -161,7 +161,7 @@ class FaultHandlerRuntime(JobLog):
             self.abort(self.tcb_message.badge, t)
         self.complete(t, seq, dl)
 
-    def program(self) -> Iterator[Any]:
+    def program(self) -> Generator[Any, Any, None]:
         """Receive a fault, run the handler's job, reply with ``label``; the reply receives the
         next fault, as a handler's ``ReplyRecv`` loop does."""
         reply_recv = ReplyRecv(self.ep, self.label)
