@@ -30,7 +30,16 @@ def test_s01_periodic_spinner_share(scenario: Scenario) -> None:
     (B to the head, 1 ms of its slice left); the same every 10 ms.
     """
     run = scenario("s01_periodic_spinner_share")
-    assert run.summary == {"tasks": {}, "duration": 100 * MS, "truncated": False, "logs": []}
+    # T uses its whole budget in each of its ten periods, and exhausts it there; B is RR
+    used = dict.fromkeys(("min", "mean", "p50", "p90", "p99", "p999", "max"), MS) | {"std": 0}
+    t_sc = {"home": "T", "budget": MS, "period": 10 * MS, "sporadic": False, "periods": 10}
+    assert run.summary == {
+        "tasks": {},
+        "scs": {"T": {**t_sc, "used": used, "exhausted": 10}},
+        "duration": 100 * MS,
+        "truncated": False,
+        "logs": [],
+    }
     expected = [(0, "idle", "T")]
     for k in range(10):
         if k:

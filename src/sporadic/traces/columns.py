@@ -26,6 +26,8 @@ DURATIONS: dict[str, Getter] = {
     "resp jitter": lambda t: t["response_jitter"],
     "cpu": lambda t: t["cpu"],
     "charged": lambda t: t["charged"],
+    "cpu win p99": lambda t: t.get("cpu_window", {}).get("p99"),
+    "cpu win max": lambda t: t.get("cpu_window", {}).get("max"),
 }
 COUNTS: dict[str, Getter] = {
     "jobs": lambda t: t["jobs"],
@@ -50,6 +52,8 @@ ALL = (
     "aborted",
 )
 OPTIONAL = {"faults": "faults", "timeout faults": "timeout_faults", "aborted": "aborted"}
+# only on request (--columns): the CPU time per job window, whose table would be too wide
+EXTRA = ("cpu win p99", "cpu win max")
 DEFAULT = ("task", "jobs", "misses", "lat p99", "lat max", "resp p99", "resp max", "cpu", "faults")
 
 
@@ -62,13 +66,13 @@ def wide(summary: dict[str, Any]) -> tuple[str, ...]:
 
 def parse_columns(text: str) -> tuple[str, ...]:
     """A --columns list ("task,jobs,lat p99" or with dashes: "lat-p99"), checked against
-    :data:`ALL`; the task column always comes first."""
+    :data:`ALL` and :data:`EXTRA`; the task column always comes first."""
     names = [n.strip().replace("-", " ").replace("_", " ") for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in ALL]
+    unknown = [n for n in names if n not in ALL and n not in EXTRA]
     if unknown or not names:
         raise ValueError(
             f"unknown column {', '.join(map(repr, unknown)) or 'list'}: choose from "
-            + ",".join(c.replace(" ", "-") for c in ALL)
+            + ",".join(c.replace(" ", "-") for c in (*ALL, *EXTRA))
         )
     return ("task", *dict.fromkeys(n for n in names if n != "task"))
 

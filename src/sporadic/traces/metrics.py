@@ -27,8 +27,11 @@ def nearest_rank(ordered: np.ndarray, per_mille: int) -> int:
     return int(ordered[max(rank, 1) - 1])
 
 
-def _mean(samples: array) -> int:
-    """The mean rounded to the nearest ns, exact however large the sum (Python ints)."""
+def _mean(samples: array, ordered: np.ndarray | None = None) -> int:
+    """The mean rounded to the nearest ns, exact however large the sum: summed by numpy when
+    the ``ordered`` samples show that int64 holds it, else as Python ints."""
+    if ordered is not None and max(-int(ordered[0]), int(ordered[-1])) < (1 << 63) // len(ordered):
+        return round(Fraction(int(ordered.sum()), len(ordered)))
     return round(Fraction(sum(samples), len(samples)))
 
 
@@ -39,11 +42,36 @@ def stats(samples: array) -> tuple[dict[str, int | None], int | None, int | None
     values = np.frombuffer(samples, dtype=np.int64)
     ordered = np.sort(values)
     std = int(round(float(np.std(values))))
-    block: dict[str, int | None] = {"min": int(ordered[0]), "mean": _mean(samples)}
+    block: dict[str, int | None] = {"min": int(ordered[0]), "mean": _mean(samples, ordered)}
     block.update((key, nearest_rank(ordered, per_mille)) for key, per_mille in PERCENTILES)
     block["max"] = int(ordered[-1])
     block["std"] = std
     return block, int(ordered[-1]) - int(ordered[0]), std
+
+
+def weighted_stats(values: np.ndarray, counts: np.ndarray) -> dict[str, int | None]:
+    """The block of STAT_KEYS of the samples that are ``values[i]`` taken ``counts[i]`` times
+    (int64 arrays): samples given as runs, since an SC's idle periods may be billions of zeros."""
+    keep = counts > 0
+    values, counts = values[keep], counts[keep]
+    if not len(values):
+        return dict.fromkeys(STAT_KEYS)
+    order = np.argsort(values, kind="stable")
+    ordered, cumulative = values[order], np.cumsum(counts[order])
+    total = int(cumulative[-1])
+    weighted_sum = int(np.dot(values, counts))
+    mean = weighted_sum / total
+    spread = np.dot(counts, (values - mean) ** 2) / total
+    block: dict[str, int | None] = {
+        "min": int(ordered[0]),
+        "mean": round(Fraction(weighted_sum, total)),
+    }
+    for key, per_mille in PERCENTILES:
+        rank = max(-(-per_mille * total // 1000), 1)
+        block[key] = int(ordered[np.searchsorted(cumulative, rank)])
+    block["max"] = int(ordered[-1])
+    block["std"] = int(round(float(np.sqrt(spread))))
+    return block
 
 
 def tardiness(samples: array) -> dict[str, int | None]:

@@ -1,10 +1,12 @@
-"""Per-task latency, response time and jitter from one streaming pass over a trace.
+"""Per-task latency, response time, jitter and CPU per job window, and the use of each SC's
+budget per period, from one streaming pass over a trace.
 
-Memory grows with the jobs, not the records: two int64 samples per job (latency, response), an
-entry per job still open, per thread made during the run and per deploy request, and at most
-MAX_LOGS log lines and MAX_FAULTS fault messages of MAX_LOG_LINE characters, so summaries of
-traces larger than memory are possible (docs/trace-format.md, *Limits*). Each record is
-checked against its kind first.
+Memory grows with the jobs and the runs, not the other records: three int64s per job (latency,
+response, release time), three per run of a task or on a budgeted SC (windows.py), an entry per
+job still open, per thread made during the run and per deploy request, and at most MAX_LOGS log
+lines and MAX_FAULTS fault messages of MAX_LOG_LINE characters, so summaries of traces larger
+than memory are possible (docs/trace-format.md, *Limits*). Each record is checked against its
+kind first.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from sporadic.traces.checks import CHECKS, INT_ARITY, Invalid
 from sporadic.traces.deploylog import Deploy, DeployLog, add_thread, thread_table
 from sporadic.traces.metrics import check_histogram, histogram, stats, tardiness
 from sporadic.traces.reader import RecordProblem, TraceReader
+from sporadic.traces.windows import Budgets, add_run, clamp_time, cpu_windows
 
 LEGACY_KEYS = ("min", "mean", "p50", "p99", "max")  # the blocks of compare_deploys
 MAX_LOGS = 1000  # log lines the summary keeps; it counts the rest in "logs_omitted"
@@ -67,8 +70,8 @@ def summarise(
     A task is a thread with at least one job release; tasks are listed in header thread order.
     Every record is checked against its kind (``TraceFormatError`` for the first invalid one).
     ``histogram_ns`` adds latency and response histograms of ``histogram_max`` buckets that
-    wide; ``window=(start, end)`` keeps only the jobs released in [start, end), and ``tasks``
-    only the tasks of those names.
+    wide; ``window=(start, end)`` keeps only the jobs released in [start, end) (and the SC
+    periods that start in it), and ``tasks`` only the tasks of those names (and their SCs).
     """
     if histogram_ns is not None:
         check_histogram(histogram_ns, histogram_max)
@@ -88,12 +91,16 @@ def summarise(
         for key in ("tasks", "histograms"):
             if key in summary:
                 summary[key] = {k: v for k, v in summary[key].items() if k in wanted}
+        if "scs" in summary:  # an SC of one of the tasks, or named as one
+            scs = summary["scs"].items()
+            summary["scs"] = {k: v for k, v in scs if k in wanted or v["home"] in wanted}
     return summary
 
 
 class _State:
-    """What the summary keeps during its pass: per thread, its counters and job samples (16
-    bytes a job) and the jobs still open; the first log lines; the deploys."""
+    """What the summary keeps during its pass: per thread, its counters, job samples and
+    release times (24 bytes a job), runs (24 bytes each) and the jobs still open; the first log
+    lines; the deploys."""
 
     def __init__(self, header: dict[str, Any], window: tuple[int, int] | None = None) -> None:
         self.window = window
@@ -134,6 +141,13 @@ class _State:
         self.in_job: defaultdict[int, int] = defaultdict(int)
         self.logs: list[tuple[int, int, str]] = []
         self.logs_omitted = 0
+        # for the CPU per job window and the use of SCs per period (windows.py): per thread,
+        # its release times, and its runs as (since, t, sc), 24 bytes a run: those of a task
+        # (a thread released so far) or on a budgeted SC (not the idle thread's, say); the SCs
+        # with a budget, and the times of their exhaustions
+        self.release_times: defaultdict[int, array] = defaultdict(lambda: array("q"))
+        self.runs: dict[int, array] = {}
+        self.budgets = Budgets(header, {tid: name for tid, (name, _) in self.threads.items()})
         self.running: int | None = None
         self.running_sc = -1
         self.since = 0
@@ -163,6 +177,9 @@ class _State:
             self.charged[owner] += duration - self.since
             if owner != self.running:
                 self.served[owner] += duration - self.since
+            if self.running in self.runs or self.running_sc in self.budgets.scs:
+                runs = self.runs.setdefault(self.running, array("q"))
+                add_run(runs, self.since, duration, self.running_sc)
         for thread, since in self.blocked_since.items():  # still blocked: until the end
             self.blocked_ipc[thread] += duration - since
         tasks: dict[str, Any] = {}
@@ -170,6 +187,8 @@ class _State:
         names = {tid: name for tid, (name, _) in self.threads.items()}
         for thread, name in task_names(names, self.releases).items():
             lat, lat_jitter, lat_std = stats(self.latency[thread])
+            released, runs = self.release_times[thread], self.runs.get(thread, array("q"))
+            cpu_window = stats(cpu_windows(released, runs, duration, self.window))[0]
             resp, resp_jitter, resp_std = stats(self.response[thread])
             tasks[name] = {
                 "jobs": self.releases[thread],
@@ -181,6 +200,7 @@ class _State:
                 "latency_std": lat_std,
                 "response_std": resp_std,
                 "cpu": self.cpu[thread],
+                "cpu_window": cpu_window,
                 "charged": self.charged[thread],
                 "preemptions": self.preemptions[thread],
                 "budget_exhaustions": self.exhaustions[thread],
@@ -203,6 +223,10 @@ class _State:
                 for t, tid, line in self.logs
             ],
         }
+        for key in ("engine", "timing"):  # a run of modules: which engine, fuel or measured
+            value = (reader.footer or {}).get(key, reader.header.get(key))  # the footer's: later
+            if isinstance(value, str):
+                summary[key] = value
         if self.fault_list:
             summary["faults"] = [
                 {"t": t, "task": names.get(tid, f"thread-{tid}"), "message": message}
@@ -214,6 +238,8 @@ class _State:
             summary["histograms"] = hists
         if self.logs_omitted:
             summary["logs_omitted"] = self.logs_omitted
+        if self.budgets.scs:
+            summary["scs"] = self.budgets.summary(self.runs, names, duration, self.window)
         threads = self.threads.values()
         if self.deploys.deploys or any(kind == "runner" for _, kind in threads):
             summary["deploys"] = [deploy.as_dict() for deploy in self.deploys.deploys]
@@ -256,6 +282,8 @@ def _scan(reader: TraceReader, s: _State) -> None:
     latency, response, open_jobs, in_job = s.latency, s.response, s.open_jobs, s.in_job
     logs, served, blocked_ipc, blocked_since = s.logs, s.served, s.blocked_ipc, s.blocked_since
     window, window_jobs, tardy, late, ended = s.window, s.window_jobs, s.tardy, s.late, s.ended
+    release_times, thread_runs, budgeted = s.release_times, s.runs, s.budgets.scs
+    sc_exhaustions = s.budgets.exhaustions
     running, running_sc, since = s.running, s.running_sc, s.since
     record: Any = None  # the last array read: the record in hand when something raises
     obj: Any = None
@@ -281,6 +309,16 @@ def _scan(reader: TraceReader, s: _State) -> None:
                         charged[owner] += ran
                         if owner != running and owner != -1:  # -1: idle, no SC
                             served[owner] += ran
+                        runs = thread_runs.get(running)  # a task's, or on a budgeted SC
+                        if runs is None and running_sc in budgeted:
+                            runs = thread_runs[running] = array("q")
+                        if runs is not None:
+                            try:
+                                runs.append(since)
+                                runs.append(t)
+                                runs.append(running_sc)
+                            except OverflowError:  # a value past int64
+                                add_run(runs, since, t, running_sc)
                     running, running_sc, since = to, sc, t
                 elif kind == JOB_RELEASE:
                     _, t, thread, job, deadline = record
@@ -288,6 +326,13 @@ def _scan(reader: TraceReader, s: _State) -> None:
                         raise Invalid
                     if type(deadline) is not int:
                         raise Invalid
+                    times = release_times[thread]  # all, in the window or not: each ends one
+                    if not times:  # the thread's first: a task, whose runs count from now on
+                        thread_runs.setdefault(thread, array("q"))
+                    try:
+                        times.append(t)
+                    except OverflowError:
+                        times.append(clamp_time(t))
                     if window is not None:
                         if not window[0] <= t < window[1]:
                             continue
@@ -330,8 +375,8 @@ def _scan(reader: TraceReader, s: _State) -> None:
                     if type(deadline) is not int:
                         raise Invalid
                     if window is not None:
-                        span = window_jobs.get(thread)
-                        if span is None or not span[0] <= job <= span[1]:
+                        jobs = window_jobs.get(thread)
+                        if jobs is None or not jobs[0] <= job <= jobs[1]:
                             continue
                     misses[thread] += 1
                     if job in open_jobs[thread]:
@@ -363,6 +408,12 @@ def _scan(reader: TraceReader, s: _State) -> None:
                 if type(t) is not int or type(thread) is not int or type(sc) is not int:
                     raise Invalid
                 exhaustions[thread] += 1
+                exhausted_at = sc_exhaustions.get(sc)
+                if exhausted_at is not None:
+                    try:
+                        exhausted_at.append(t)
+                    except OverflowError:
+                        exhausted_at.append(clamp_time(t))
             elif kind == LOG:
                 _, t, thread, line = record
                 if type(t) is not int or type(thread) is not int or type(line) is not str:
@@ -374,6 +425,7 @@ def _scan(reader: TraceReader, s: _State) -> None:
             elif kind == THREAD_NEW:
                 checks[kind](*record)
                 add_thread(s.threads, home, record)
+                s.budgets.thread_new(record)
             elif kind == DEPLOY:
                 checks[kind](*record)
                 s.deploys.feed(record[1], record[2], record[3], record[4])
