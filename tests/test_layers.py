@@ -27,7 +27,7 @@ ALLOWED = {
     "experiments": BOTTOM | {"analysis", "description", "simulation"},
     "pytest_plugin": BOTTOM | {"simulation", "traces"},
     "validation": BOTTOM | {"description", "simulation", "records"},
-    "commands": BOTTOM | {"analysis", "simulation", "traces", "validation"},
+    "commands": BOTTOM | {"analysis", "simulation", "system", "traces", "validation"},
     "cli": BOTTOM
     | {
         "agent",

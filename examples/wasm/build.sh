@@ -13,7 +13,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")"
 
-COMMANDS=(hello nbody status big)                        # WASI commands: main(), exported as _start
+COMMANDS=(hello nbody status big spin)                   # WASI commands: main(), exported as _start
 REACTORS=(control filter runaway trap server)   # reactors: init/notified/protected
 
 INSTALL_HINT="install the toolchain with: apt-get install clang lld wasi-libc libclang-rt-dev-wasm32"

@@ -94,6 +94,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=_seed_arg, help="random seed (overrides the description's)")
     run.add_argument("-o", "--output", type=Path, help="trace file (default: FILE.trace)")
     run.add_argument(
+        "--engine",
+        metavar="NAME",
+        help="wasmtime or wasmer for every WASI command job (overrides [cpu] engine and each "
+        "job's; reactors run on wasmtime)",
+    )
+    run.add_argument(
         "--fail-on-miss",
         nargs="*",
         metavar="TASK",
@@ -108,6 +114,11 @@ def _parser() -> argparse.ArgumentParser:
         "--workload", type=Path, help="side file for a .system (default X.workload.toml)"
     )
     chk.add_argument("--json", action="store_true", help="print the resolved system as JSON")
+    chk.add_argument(
+        "--engines",
+        action="store_true",
+        help="run each WASI command job once on every installed engine and compare them",
+    )
 
     val = sub.add_parser(
         "validate", help="run a description on the real seL4 kernel under qemu and compare"
@@ -193,6 +204,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sporadic.traces.table import plain
 
     system = load(args.file, args.workload)
+    if args.engine is not None:
+        from sporadic.description.engines import with_engine
+
+        system = with_engine(system, args.engine)
     side = args.file.with_name(args.file.stem + ".workload.toml")
     if args.file.suffix == ".system" and args.workload is None and not side.exists():
         print(f"note: no {printable(side.name)} beside it: every PD is idle", file=sys.stderr)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sporadic.description import System
 from sporadic.description import load as load_description
+from sporadic.description.engines import footer_keys, header_keys
 from sporadic.errors import DescriptionError
 from sporadic.system.builder import BuiltSystem
 from sporadic.traces.writer import TraceWriter
@@ -92,6 +93,7 @@ class Simulation:
             "scs": self.built.sc_table(),
             "seed": self.system.seed,
             "duration": self.system.duration,
+            **header_keys(self.system),  # engine, timing: only when modules run
         }
 
     def stop(self) -> None:
@@ -136,6 +138,7 @@ class Simulation:
         try:
             yield
         except BaseException:
+            self.built.close_engines()
             keep(batch)
             if self.writer is not None:
                 self.writer.abandon()
@@ -159,6 +162,7 @@ class Simulation:
                 end = min(end, t)
             except Exception as e:  # the records up to the failure still reach the file
                 failure = e
+                self.built.close_engines()
                 await bus.close()
             else:
                 await self.close_async(end, bus)
@@ -191,7 +195,9 @@ class Simulation:
 
     def close_files(self, end: int) -> None:
         if self.writer is not None:
-            self.writer.close(end, {"interrupted": True} if self.interrupted else None)
+            extra = {"interrupted": True} if self.interrupted else {}
+            extra |= footer_keys(self.system, self.built.engines_started)  # wasmer, unforeseen
+            self.writer.close(end, extra or None)
 
 
 def portable_paths(system: dict[str, Any]) -> dict[str, Any]:

@@ -37,6 +37,7 @@ DEPLOY_DEFAULTS = {
     "deadline": None,
     "start": True,
     "follow": False,
+    "engine": None,
 }
 
 
@@ -83,6 +84,7 @@ def test_deploy_with_every_field_keeps_each_value() -> None:
         "deadline": 8_000_000,
         "start": False,
         "follow": True,
+        "engine": "wasmer",
     }
     assert roundtrip({"v": 1, "id": 2**40, "op": "deploy", **fields}) == Request(
         id=2**40, op="deploy", fields=fields

@@ -44,8 +44,16 @@ class Agent:
         self.guest = Guest(
             self.page, doorbell, done, self.arrived, settings.copy_per_kib, self._begin
         )
+        self.default_engine = built.system.engine
         self.runner = Runner(
-            k, built.wasm_engine(), settings, self.page, doorbell, done, self._record
+            k,
+            built.wasm_engine(),
+            settings,
+            self.page,
+            doorbell,
+            done,
+            self._record,
+            built.command_engine,
         )
         for name, prio, params, program, kind in (
             ("guest", settings.guest_priority, settings.guest, self.guest.program(), GUEST),
@@ -67,6 +75,7 @@ class Agent:
                 d.budget,
                 d.period,
                 d.deadline,
+                engine=d.engine,
             )
             self._number(request)
             k.add_timer(d.at, AGENT_IRQ, lambda t, r=request: self._arrive(t, r))
@@ -89,6 +98,7 @@ class Agent:
     def _arrive(self, t: int, request: Request) -> None:
         """In the interrupt: the request is in the guest's inbox and the guest is woken."""
         if isinstance(request, DeployRequest):
+            request.engine = request.engine or self.default_engine
             info = {
                 "size": len(request.data),
                 "sha256": request.sha256,
@@ -100,6 +110,8 @@ class Agent:
                 "source": request.source,
                 "request": request.id,
             }
+            if request.engine != "wasmtime":  # a wasmtime deploy's record is as it always was
+                info["engine"] = request.engine
             self.kernel.sink((ev.DEPLOY, t, request.name, "request", info))
         self.guest.inbox.append(request)
         send_signal(self.kernel, self.arrived, 1)

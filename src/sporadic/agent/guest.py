@@ -79,7 +79,8 @@ class Guest:
         steps += [(SEND_PART, c) for c in chunks(r.data)]
         steps.append((SEND_DONE, b""))
         steps += [(SET_ARG, a.encode()) for a in r.args]  # checked to fit: args_problem
-        params = RunParams(r.name, r.priority, r.budget, r.period, r.deadline, r.start)
+        engine = r.engine or "wasmtime"
+        params = RunParams(r.name, r.priority, r.budget, r.period, r.deadline, r.start, engine)
         steps.append((RUN, params.pack()))
         for command, data in steps:
             status = yield from self._command(command, data)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from sporadic.description.engines import ENGINES
+
 PAGE_SIZE = 4096
 HEADER = struct.Struct("<HH")
 DATA_SIZE = PAGE_SIZE - HEADER.size  # 4092 bytes of payload a command
@@ -29,8 +31,8 @@ COMMAND_NAMES = {
     UNDEPLOY: "UNDEPLOY",
 }
 
-# RUN's payload: priority, budget, period, deadline (ns, 0 = none), start (0: only make it
-# ready), then the name
+# RUN's payload: priority, budget, period, deadline (ns, 0 = none), flags (bit 0: start, else
+# only make it ready; bits 1-7: the engine, an index of ENGINES), then the name
 RUN_PARAMS = struct.Struct("<IQQQB")
 
 
@@ -69,18 +71,25 @@ class RunParams:
     period: int
     deadline: int | None
     start: bool = True
+    engine: str = "wasmtime"
 
     def pack(self) -> bytes:
         head = RUN_PARAMS.pack(
-            self.priority, self.budget, self.period, self.deadline or 0, int(self.start)
+            self.priority,
+            self.budget,
+            self.period,
+            self.deadline or 0,
+            int(self.start) | ENGINES.index(self.engine) << 1,
         )
         return head + self.name.encode()
 
     @classmethod
     def unpack(cls, data: bytes) -> RunParams:
-        prio, budget, period, deadline, start = RUN_PARAMS.unpack_from(data, 0)
+        prio, budget, period, deadline, flags = RUN_PARAMS.unpack_from(data, 0)
         name = data[RUN_PARAMS.size :].decode("utf-8", "replace")
-        return cls(name, prio, budget, period, deadline or None, bool(start))
+        engine = flags >> 1
+        which = ENGINES[engine] if engine < len(ENGINES) else f"engine {engine}"
+        return cls(name, prio, budget, period, deadline or None, bool(flags & 1), which)
 
 
 def chunks(data: bytes) -> list[bytes]:

@@ -28,6 +28,7 @@ from typing import Any, NoReturn, Protocol
 
 import msgpack
 
+from sporadic.description.engines import ENGINES
 from sporadic.errors import SporadicError
 
 __all__ = [
@@ -234,6 +235,10 @@ def _priority(value: Any) -> str | None:
     return None if 0 <= value <= 254 else f"must be within 0..254, got {value}"
 
 
+def _engine(value: Any) -> str | None:
+    return None if value in ENGINES else f"must be one of {', '.join(ENGINES)}, got {value!r}"
+
+
 def _not_empty(value: Any) -> str | None:
     return None if value else "must not be empty"
 
@@ -259,6 +264,7 @@ FIELDS: dict[str, dict[str, _Field]] = {
         "deadline": _Field("int", default=None, check=_positive),
         "start": _Field("bool", default=True),
         "follow": _Field("bool", default=False),
+        "engine": _Field("str", default=None, check=_engine),
     },
     "list": {},
     "logs": _NAME_ONLY,

@@ -23,6 +23,7 @@ class DeployRequest:
     start: bool = True
     source: str = "script"
     id: int = 0
+    engine: str | None = None  # wasmtime | wasmer; None: the run's default engine
     sha256: str = field(init=False)
 
     def __post_init__(self) -> None:

@@ -29,11 +29,13 @@ from sporadic.agent.page import (
 )
 from sporadic.agent.requests import copy_cost
 from sporadic.description.agent import sc_problem
+from sporadic.description.engines import ENGINES
 from sporadic.description.model import AgentSettings
 from sporadic.errors import WasmError
 from sporadic.kernel.objects import TCB
 from sporadic.kernel.syscalls import Bind, Compute, Configure, Resume, Signal, Suspend, Wait
 from sporadic.units import INF
+from sporadic.wasm.commands import CommandEngine, CommandModule, allowance_ns, play_command
 from sporadic.wasm.engine import LoadedModule, WasmEngine
 from sporadic.wasm.instance import WasmInstance
 from sporadic.wasm.player import Player
@@ -59,11 +61,12 @@ class Module:
     thread: TCB
     state: str = "ready"  # ready, running, exited, stopped
     exit_status: int | None = None
+    measured: CommandModule | None = None  # loaded on wasmer: its time is measured
 
 
 class Runner:
     """The runner's program; ``record(phase, info)`` writes a ``deploy`` record for the request
-    in flight, ``min_budget`` is the kernel's MIN_BUDGET."""
+    in flight; ``commands(name)`` is the run's session of a measured engine (wasmer)."""
 
     def __init__(
         self,
@@ -74,8 +77,10 @@ class Runner:
         doorbell: Any,
         done: Any,
         record: Callable[[str, str, dict[str, Any]], None],
+        commands: Callable[[str], CommandEngine] | None = None,
     ) -> None:
         self.kernel = kernel
+        self.commands = commands
         self.engine = engine
         self.settings = settings
         self.page = page
@@ -163,6 +168,7 @@ class Runner:
             if loaded.kind != "command":
                 raise WasmError(f"{params.name}.wasm: a reactor; deploy a WASI command (_start)")
             WasmInstance(loaded, [params.name], s.max_memory, TABLES)
+            measured = self._measured(params, data_bytes)
         except WasmError as e:
             return self._fail(str(e))
         cost = s.instantiate_base + copy_cost(len(data_bytes), s.instantiate_per_kib)
@@ -175,13 +181,31 @@ class Runner:
         except Refused as e:
             return self._fail(str(e))
         module = Module(
-            params.name, loaded.digest, len(data_bytes), loaded, tuple(self.args), params, tcb
+            params.name,
+            loaded.digest,
+            len(data_bytes),
+            loaded,
+            tuple(self.args),
+            params,
+            tcb,
+            measured=measured,
         )
         self.modules[params.name] = module
         self.record(params.name, "instantiate", {"thread": tcb.id, "cost": cost})
         if params.start:
             yield from self._launch(module)
         return 0
+
+    def _measured(self, params: RunParams, data: bytes) -> CommandModule | None:
+        """The module loaded on wasmer when the request asks for it (None: wasmtime's fuel)."""
+        if params.engine not in ENGINES:
+            raise WasmError(f"engine: {params.engine!r} is not one of {', '.join(ENGINES)}")
+        if params.engine == "wasmtime":
+            return None
+        if self.commands is None:
+            raise WasmError(f"engine {params.engine!r} is not available to this runner")
+        path = Path(f"{params.name}.wasm")
+        return self.commands(params.engine).load(path, data, self.settings.max_memory, TABLES)
 
     # -- sporadic's commands
 
@@ -262,6 +286,15 @@ class Runner:
         k = self.kernel
         tcb = module.thread
         deadline = k.hw + module.params.deadline if module.params.deadline else INF
+        if module.measured is not None and self.commands is not None:
+            engine = self.commands(module.params.engine)
+            cap = allowance_ns(k.hw, deadline, self.settings.max_run_time)
+            run = engine.run(module.measured, [module.name, *module.args], cap)
+            yield from play_command(run, k, tcb.id, 1, self.engine.output, exit_is_fault=False)
+            module.exit_status = run.exit_code if run.trap is None else FAILED
+            module.state = "exited"
+            self.record(module.name, "exit", {"thread": tcb.id, "status": module.exit_status})
+            return
         inst = WasmInstance(
             module.loaded, [module.name, *module.args], self.settings.max_memory, TABLES
         )

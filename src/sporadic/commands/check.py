@@ -12,6 +12,10 @@ from sporadic.traces.text import format_ns, printable, shorten
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    if args.engines:  # a second opinion on every module (commands/engines.py)
+        from sporadic.commands.engines import cmd_check_engines
+
+        return cmd_check_engines(args)
     from rich.text import Text
 
     from sporadic.analysis.check import analyse  # only `check` pays for its import
@@ -21,7 +25,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     system = load(args.file, args.workload)
     with header_errors(args.file):  # built as `run` builds it: what the kernel, wasmtime or
-        TraceWriter(io.BytesIO(), Simulation(system).header())  # the trace writer refuses, fails
+        sim = Simulation(system)  # the trace writer refuses, fails
+        try:
+            TraceWriter(io.BytesIO(), sim.header())
+        finally:
+            sim.built.close_engines()  # a wasmer worker started to load a module ends here
     if args.json:
         from sporadic.analysis.bounds import task_bounds
 

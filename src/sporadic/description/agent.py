@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from sporadic.description.engines import read_engine
 from sporadic.description.entries import MAX_PRIORITY
 from sporadic.description.fields import FieldReader
 from sporadic.description.model import AgentSettings, Deploy, KernelSettings, SCParams
@@ -40,7 +41,7 @@ AGENT_FIELDS = {
     "max_memory",
     "max_frame",
 }
-DEPLOY_FIELDS = {"at", "wasm", "args", "name", "priority", "budget", "period", "deadline"}
+DEPLOY_FIELDS = {"at", "wasm", "args", "name", "priority", "budget", "period", "deadline", "engine"}
 
 
 class AgentReader:
@@ -151,6 +152,7 @@ class AgentReader:
             period=period,
             deadline=deadline,
             line=f.lines.find("deploy", loc[1], None),
+            engine=read_engine(f, d, loc),
         )
 
     # -- typed fields of [agent]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sporadic.description.engines import read_engine
 from sporadic.description.fields import FieldReader
 from sporadic.description.model import KernelSettings, SCParams, WasmSpec
 
@@ -75,7 +76,7 @@ def too_frequent(period: int, min_budget: int) -> str | None:
 
 
 def wasm_spec(fields: FieldReader, where: dict, limits: dict, loc: tuple) -> WasmSpec:
-    """``wasm`` and ``args`` from ``where``; limits and fault policy from ``limits``."""
+    """``wasm``, ``args`` and ``engine`` from ``where``; limits and fault policy from ``limits``."""
     path = fields.get(where, "wasm", str, None, loc)
     args = fields.get(where, "args", list, [], loc)
     if not all(isinstance(a, str) for a in args):
@@ -101,6 +102,7 @@ def wasm_spec(fields: FieldReader, where: dict, limits: dict, loc: tuple) -> Was
         on_fault=on_fault,
         fault_channel=fault_channel,
         fault_handler=fields.get(limits, "fault_handler", str, None, loc),
+        engine=read_engine(fields, where, loc),
     )
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from sporadic.description.agent import AgentReader
 from sporadic.description.bounds import check_text, check_values, read_capped
 from sporadic.description.checks import check_microkit_graph, cross_check
+from sporadic.description.engines import cpu_engine, resolve_engines
 from sporadic.description.fields import FieldReader
 from sporadic.description.model import AgentSettings, Partition, ProtectionDomain, System
 from sporadic.description.partitions import PartitionReader
@@ -87,6 +88,7 @@ def _resolve(fields: FieldReader, data: dict) -> System:
     name, duration, seed = settings.system_settings(data)
     kernel = settings.kernel_settings(data)
     fuel_per_us = settings.cpu_settings(data)
+    engine, wasmer_scale = cpu_engine(fields, data)
     domains = settings.domain_schedule(data)
     num_domains = max((d for d, _ in domains), default=0) + 1
 
@@ -130,7 +132,7 @@ def _resolve(fields: FieldReader, data: dict) -> System:
             "nothing to run: add a [[partition]], [[thread]], [[protection_domain]] or [agent]",
         )
     _check_fuel(fields, fuel_per_us, partitions, pds, agent)
-    return System(
+    system = System(
         name=name,
         duration=duration,
         seed=seed,
@@ -150,7 +152,10 @@ def _resolve(fields: FieldReader, data: dict) -> System:
         agent=agent,
         deploys=deploys,
         path=fields.path,
+        engine=engine,
+        wasmer_scale=wasmer_scale,
     )
+    return resolve_engines(system)
 
 
 def _check_fuel(

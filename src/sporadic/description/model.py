@@ -74,6 +74,7 @@ class WasmSpec:
     on_fault: str = "restart"
     fault_channel: int | None = None
     fault_handler: str | None = None
+    engine: str | None = None  # wasmtime | wasmer (description/engines.py); None until resolved
 
 
 @dataclass(frozen=True)
@@ -225,6 +226,7 @@ class Deploy:
     period: int | None = None
     deadline: int | None = None
     line: int | None = None
+    engine: str | None = None  # wasmtime | wasmer; None until resolved against the default
 
 
 @dataclass(frozen=True)
@@ -241,6 +243,8 @@ class System:
     protection_domains: tuple[ProtectionDomain, ...] = ()
     channels: tuple[Channel, ...] = ()
     fuel_per_us: int = 1000  # the CPU model: wasmtime fuel units per simulated microsecond
+    engine: str = "wasmtime"  # the command jobs' default engine ([cpu] engine)
+    wasmer_scale: float = 1.0  # simulated ns per measured ns of a job run on wasmer
     microkit: dict[str, Any] | None = None  # the whole .system file, resolved, when there was one
     agent: AgentSettings | None = None  # the deploy channel, when [agent] or [[deploy]] is given
     deploys: tuple[Deploy, ...] = ()

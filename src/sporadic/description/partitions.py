@@ -106,7 +106,7 @@ class PartitionReader:
             return (), None
         jd = self.fields.get(d, "job", dict, {}, loc)
         jloc = (loc[0], loc[1], f"{loc[2]}: job")
-        self.fields.unknown(jd, {"compute", "script", "wasm", "args"}, jloc)
+        self.fields.unknown(jd, {"compute", "script", "wasm", "args", "engine"}, jloc)
         if sum(k in jd for k in ("compute", "script", "wasm")) != 1:
             self.fields.error(loc, "job", loc[2], "job: give one of compute, script or wasm")
         if "compute" in jd:

@@ -6,8 +6,10 @@ Microkit workload loader reads the same keys from a ``.system`` file's side file
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
+from sporadic.description.engines import REACTOR_ONLY
 from sporadic.description.entries import WASM_LIMIT_FIELDS, scheduled, too_frequent, wasm_spec
 from sporadic.description.fields import FieldReader
 from sporadic.description.model import (
@@ -24,6 +26,7 @@ from sporadic.description.scripts import ScriptReader, channel_id
 PD_FIELDS = {
     "wasm",
     "args",
+    "engine",
     *WASM_LIMIT_FIELDS,
     "name",
     "priority",
@@ -61,6 +64,11 @@ class ProtectionDomainReader:
                         loc, key, loc[2], f"{key}: a PD with a wasm module has its handlers there"
                     )
             wasm = wasm_spec(self.fields, d, d, loc)
+            if wasm.engine == "wasmer":
+                self.fields.error(loc, "engine", loc[2], REACTOR_ONLY)
+            wasm = dataclasses.replace(wasm, engine="wasmtime")
+        elif "engine" in d:
+            self.fields.error(loc, "engine", loc[2], "engine: only for a PD with a wasm module")
         return ProtectionDomain(
             wasm=wasm,
             name=name,

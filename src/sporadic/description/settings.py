@@ -61,7 +61,7 @@ class SettingsReader:
         """``[cpu] fuel_per_us``: how much wasmtime fuel one simulated microsecond executes."""
         cd = self.fields.get(data, "cpu", dict, {}, ("cpu", 0, "[cpu]"))
         cloc = ("cpu", 0, "[cpu]")
-        self.fields.unknown(cd, {"fuel_per_us"}, cloc)
+        self.fields.unknown(cd, {"fuel_per_us", "engine", "wasmer_scale"}, cloc)
         fuel = self.fields.get(cd, "fuel_per_us", int, 1000, cloc)
         if fuel <= 0:
             self.fields.error(cloc, "fuel_per_us", "[cpu]", "fuel_per_us: must be > 0")

@@ -67,13 +67,20 @@ class Connection:
 
 
 async def emit(
-    address: str, path: Path, args: list[str], token: str | None, out: TextIO = sys.stdout
+    address: str,
+    path: Path,
+    args: list[str],
+    token: str | None,
+    engine: str | None = None,
+    out: TextIO = sys.stdout,
 ) -> int:
-    """Deploy ``path`` with ``args``, print its output as it comes, return its exit status."""
+    """Deploy ``path`` with ``args`` (on ``engine``, else the server's), print its output as
+    it comes, return its exit status."""
     data = read_module(path)  # a regular file of at most 64 MiB, or a one-line error
+    fields: dict[str, Any] = {} if engine is None else {"engine": engine}
     conn = await Connection.open(address, token)
     try:
-        await conn.send("deploy", name=path.stem, module=data, args=args, follow=True)
+        await conn.send("deploy", name=path.stem, module=data, args=args, follow=True, **fields)
         while True:
             msg = await conn.receive()
             if msg.get("event") == "stdout":

@@ -49,7 +49,7 @@ def cmd_emit(args: argparse.Namespace) -> int:
     """The module's exit status; 255 (the seed's -1) when the deploy itself failed."""
     token = read_token(args.token_file, dict(os.environ))
     try:
-        return trio.run(client.emit, _address(args), args.file, list(args.args), token)
+        return trio.run(client.emit, _address(args), args.file, list(args.args), token, args.engine)
     except SporadicError as e:
         print(f"sporadic emit: {e}", file=sys.stderr)
         return client.FAILED

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-EMIT_USAGE = "Usage: sporadic emit [--connect HOST:PORT] wasm-file [args...]"
+EMIT_USAGE = "Usage: sporadic emit [--connect HOST:PORT] [--engine NAME] wasm-file [args...]"
 
 
 def add_run_options(run: argparse.ArgumentParser) -> None:
@@ -31,6 +31,9 @@ def add_commands(sub: Any) -> None:
     )
     em.add_argument("--connect", metavar="HOST:PORT", help="the server (default $SPORADIC_AGENT)")
     em.add_argument("--token-file", type=Path)
+    em.add_argument(
+        "--engine", metavar="NAME", help="wasmtime or wasmer (default: the server's engine)"
+    )
     em.add_argument("file", type=Path)
     em.add_argument("args", nargs=argparse.REMAINDER)
     ag = sub.add_parser("agent", help="list, start, stop, undeploy, read or watch modules")

@@ -33,6 +33,7 @@ from sporadic.agent.requests import ControlRequest, DeployRequest
 from sporadic.description.agent import args_problem, sc_problem
 from sporadic.errors import WasmError
 from sporadic.traces.bus import RecordBus
+from sporadic.wasm.commands import WASMER_MISSING, wasmer_installed
 
 MAX_ITEMS = 4096  # arrays and maps a request may declare (args, kinds)
 LOG_LINES = 1000  # lines of output kept per module for `logs`
@@ -235,9 +236,20 @@ class AgentServer:
             raise ProtocolError(
                 f"deploy: {f['name']}.wasm is a reactor; the runner starts WASI commands (_start)"
             )
+        if f["engine"] == "wasmer" and not wasmer_installed():
+            raise ProtocolError(f"deploy: {WASMER_MISSING}")
         deadline = s.module_deadline if f["deadline"] is None else f["deadline"]
         return DeployRequest(
-            f["name"], data, tuple(f["args"]), prio, budget, period, deadline, f["start"], "socket"
+            f["name"],
+            data,
+            tuple(f["args"]),
+            prio,
+            budget,
+            period,
+            deadline,
+            f["start"],
+            "socket",
+            engine=f["engine"],
         )
 
     async def _submit(self, request: DeployRequest | ControlRequest) -> int:

@@ -36,6 +36,7 @@ from sporadic.system.runtimes import (
 
 if TYPE_CHECKING:  # wasmtime is imported when a description has a WebAssembly partition
     from sporadic.wasm import WasmEngine, WasmInstance
+    from sporadic.wasm.commands import CommandEngine
 
 
 class BuiltSystem:
@@ -59,6 +60,8 @@ class BuiltSystem:
         )
         self.runtimes: list[Any] = []
         self._engine: WasmEngine | None = None
+        self._commands: dict[str, CommandEngine] = {}  # measured engines, closed by finish()
+        self.engines_started: set[str] = set()  # every engine a session was made of
         self.fault_endpoints: dict[str, Endpoint] = {}
         self.objects: dict[str, Any] = {}
         for name in system.notifications:
@@ -66,9 +69,13 @@ class BuiltSystem:
         for name in system.endpoints:
             self.objects.setdefault(name, k.create_endpoint(name))
         self.kinds: dict[int, str] = {k.idle.id: IDLE}
-        self._build_partitions()
-        self._build_threads()
-        self._build_protection_domains()
+        try:
+            self._build_partitions()
+            self._build_threads()
+            self._build_protection_domains()
+        except BaseException:  # a module refused at load: no engine session is left open
+            self.close_engines()
+            raise
 
     def _make_sc(self, name: str, params: SCParams) -> SchedContext:
         k = self.kernel
@@ -173,6 +180,23 @@ class BuiltSystem:
             self._engine = WasmEngine(self.system.fuel_per_us)
         return self._engine
 
+    def command_engine(self, name: str) -> CommandEngine:
+        """The run's session of engine ``name`` (wasmer: made on first use, closed by
+        ``finish`` or ``close_engines``)."""
+        if name not in self._commands:
+            from sporadic.wasm.commands import command_engine
+
+            self._commands[name] = command_engine(
+                name, self.system.fuel_per_us, self.system.wasmer_scale
+            )
+            self.engines_started.add(name)
+        return self._commands[name]
+
+    def close_engines(self) -> None:
+        """End every engine session of the run: no thread or sandbox of it outlives it."""
+        while self._commands:
+            self._commands.popitem()[1].close()
+
     def _wasm_job(
         self, rt: PartitionRuntime, spec: WasmSpec, badge: int
     ) -> Callable[[], Iterator[Any]]:
@@ -180,6 +204,7 @@ class BuiltSystem:
         Its instantiation (a start function) is part of the job, and a fault of it too.
         A fault goes to ``spec.fault_handler`` (if any) with ``badge``, as a fault IPC would."""
         from sporadic.wasm import Player, WasmInstance
+        from sporadic.wasm.commands import measured_job
 
         engine = self.wasm_engine()
         loaded = load_checked(engine, spec.path, "command", rt.tcb.name)
@@ -188,18 +213,27 @@ class BuiltSystem:
         WasmInstance(loaded, argv, spec.memory, spec.tables, engine.fuel(spec.max_job_time))
         player = Player(engine, self.kernel, rt.tcb)
         handler_ep = self.fault_endpoints.get(spec.fault_handler) if spec.fault_handler else None
+        if spec.engine == "wasmer":  # time measured, not counted (wasm/wasmer_engine.py)
+            measured = self.command_engine("wasmer")
+            module = measured.load(spec.path, None, spec.memory, spec.tables)
+            run = measured_job(
+                measured, module, argv, self.kernel, rt.tcb.id, spec.max_job_time, engine.output
+            )
 
         def make(fuel: int) -> WasmInstance:
             return WasmInstance(loaded, argv, spec.memory, spec.tables, fuel)
 
         def job() -> Iterator[Any]:
             seq, _, deadline = rt.current
-            inst = yield from player.instantiate(make, deadline, spec.max_job_time, seq)
-            faulted = inst is None
-            if inst is not None:
-                left = spec.max_job_time - engine.ns(inst.init_fuel_used)
-                seg = yield from player.play(inst, "_start", (), deadline, left, seq)
-                faulted = seg.trap is not None
+            if spec.engine == "wasmer":
+                faulted = (yield from run(deadline, seq)) is not None
+            else:
+                inst = yield from player.instantiate(make, deadline, spec.max_job_time, seq)
+                faulted = inst is None
+                if inst is not None:
+                    left = spec.max_job_time - engine.ns(inst.init_fuel_used)
+                    seg = yield from player.play(inst, "_start", (), deadline, left, seq)
+                    faulted = seg.trap is not None
             if faulted:
                 rt.give_up(player.clock)
                 stop = spec.on_fault == "stop"
@@ -268,6 +302,7 @@ class BuiltSystem:
         for t in self.kernel.threads:
             if t.program is not None:
                 t.program.close()
+        self.close_engines()
 
 
 def _no_job() -> Iterator[Any]:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -46,6 +47,10 @@ def render_summary(
     widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(chosen)]
     kept = fit(widths, console.width) if fit_width else len(chosen)
     caption = f"simulated {format_ns(summary['duration'])}"
+    if "engine" in summary:  # modules ran: on which engine, and whether times are exact
+        timing = shorten(str(summary.get("timing", "fuel")), 20)
+        note = "; not reproducible byte for byte" if timing == "measured" else ""
+        caption += escape(f", {shorten(summary['engine'], 40)} ({timing}{note})")
     if summary["truncated"]:
         caption += " - [bold red]TRUNCATED trace[/]: the run did not finish"
     table = Table(title="Per-task summary", caption=caption, caption_justify="left")

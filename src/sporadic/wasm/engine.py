@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,7 @@ def _describe(t: Any) -> str:
 
 _ENGINE: wasmtime.Engine | None = None
 _MODULES: dict[str, LoadedModule] = {}
+_INTERRUPTS: list[Callable[[], None]] = []  # other engines' ways to stop their runs
 
 
 def _shared_engine() -> wasmtime.Engine:
@@ -99,6 +101,13 @@ def interrupt_runs() -> None:
     """Make every module running now (on any thread) trap at its next loop or call: a served
     run that is told to stop must not wait for a long module to finish."""
     _shared_engine().increment_epoch()
+    for interrupt in _INTERRUPTS:
+        interrupt()
+
+
+def register_interrupt(interrupt: Callable[[], None]) -> None:
+    """Have ``interrupt_runs`` call ``interrupt`` too (wasmer kills its run in flight)."""
+    _INTERRUPTS.append(interrupt)
 
 
 class WasmEngine:
@@ -212,4 +221,11 @@ class LoadedModule:
         return twin
 
 
-__all__ = ["MAX_MODULE_BYTES", "LoadedModule", "WasmEngine", "interrupt_runs", "read_module"]
+__all__ = [
+    "MAX_MODULE_BYTES",
+    "LoadedModule",
+    "WasmEngine",
+    "interrupt_runs",
+    "read_module",
+    "register_interrupt",
+]
