@@ -162,6 +162,11 @@ def _print(summary: dict, args: argparse.Namespace, title: Text) -> None:
             render_summary(summary, console, args.columns or DEFAULT)
 
 
+def _shows_windows(args: argparse.Namespace) -> bool:
+    """Whether the output shows a task's ``cpu_window`` or the ``scs`` (numpy computes them)."""
+    return args.json or any(column.startswith("cpu win") for column in args.columns or ())
+
+
 def _inputs(args: argparse.Namespace, system: System) -> list[Path]:
     """Every file a run reads: the description, a .system's side file, the token file and the
     wasm modules the description names."""
@@ -230,7 +235,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         interrupted = sim.interrupted
         end = min(sim.kernel.hw, sim.system.duration) if interrupted else sim.system.duration
     with naming(trace):
-        summary = summarise(trace)
+        summary = summarise(trace, windows=_shows_windows(args))
     if args.verbose:
         import structlog
 
@@ -297,7 +302,7 @@ def _report(args: argparse.Namespace, name: object) -> int:
 
     with naming(args.trace):
         write_extras(args)
-        summary = summarise(args.trace, **summary_options(args))
+        summary = summarise(args.trace, windows=_shows_windows(args), **summary_options(args))
     _print(summary, args, plain(name, "bold", limit=None))
     if args.histogram is not None and not args.json:
         from sporadic.traces.metrics import render_histograms

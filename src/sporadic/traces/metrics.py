@@ -1,8 +1,10 @@
 """Statistics of the summary's per-job samples: percentile blocks, tardiness and histograms.
 
 Kept apart from the streaming pass (summary.py) so that the pass stays one tight loop: what is
-here runs once per task at the end, with numpy over the int64 sample arrays, never a Python
-object per sample.
+here runs once per task at the end. A block of fewer than NUMPY_FROM samples is sorted by
+Python (a small run's report never imports numpy); a larger one by numpy, over the int64 array,
+never a Python object per sample. Both give the same integers: percentiles are order
+statistics, and the mean and the standard deviation are computed exactly.
 """
 
 from __future__ import annotations
@@ -10,9 +12,14 @@ from __future__ import annotations
 import os
 from array import array
 from fractions import Fraction
-from typing import Any
+from math import isqrt
+from operator import mul
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
+
+NUMPY_FROM = 50_000  # samples in a block from which numpy sorts them (its import costs more below)
 
 # The summary's latency and response blocks; percentiles are nearest-rank, in per mille so
 # that the 99.9th is exact in integers.
@@ -21,28 +28,46 @@ STAT_KEYS = ("min", "mean", "p50", "p90", "p99", "p999", "max", "std")
 TARDINESS_KEYS = ("count", "max", "mean")
 
 
-def nearest_rank(ordered: np.ndarray, per_mille: int) -> int:
+def nearest_rank(ordered: Any, per_mille: int) -> int:
     """The smallest sample with at least ``per_mille``/1000 of the samples at or below it."""
     rank = -(-per_mille * len(ordered) // 1000)
     return int(ordered[max(rank, 1) - 1])
 
 
-def _mean(samples: array, ordered: np.ndarray | None = None) -> int:
-    """The mean rounded to the nearest ns, exact however large the sum: summed by numpy when
-    the ``ordered`` samples show that int64 holds it, else as Python ints."""
-    if ordered is not None and max(-int(ordered[0]), int(ordered[-1])) < (1 << 63) // len(ordered):
-        return round(Fraction(int(ordered.sum()), len(ordered)))
+def _mean(samples: array) -> int:
+    """The mean rounded to the nearest ns, exact however large the sum (Python ints)."""
     return round(Fraction(sum(samples), len(samples)))
+
+
+def population_std(samples: array) -> int:
+    """The population standard deviation rounded to the nearest ns (halves to even, as
+    ``round``), exact: from integer sums, whatever the samples' size."""
+    n = len(samples)
+    total = sum(samples)
+    spread = n * sum(map(mul, samples, samples)) - total * total  # n^2 times the variance
+    root = isqrt(4 * spread)  # floor(2 sqrt(spread)): std = sqrt(spread) / n
+    std, rest = divmod(root + n, 2 * n)
+    if rest == 0 and root * root == 4 * spread and std % 2:  # exactly half-way: to even
+        std -= 1
+    return std
+
+
+def _ordered(samples: array) -> Any:
+    """The samples sorted: a list, or a numpy array from NUMPY_FROM samples."""
+    if len(samples) < NUMPY_FROM:
+        return sorted(samples)
+    import numpy as np
+
+    return np.sort(np.frombuffer(samples, dtype=np.int64))
 
 
 def stats(samples: array) -> tuple[dict[str, int | None], int | None, int | None]:
     """(the block of STAT_KEYS, jitter, population std); all None without samples."""
     if not samples:
         return dict.fromkeys(STAT_KEYS), None, None
-    values = np.frombuffer(samples, dtype=np.int64)
-    ordered = np.sort(values)
-    std = int(round(float(np.std(values))))
-    block: dict[str, int | None] = {"min": int(ordered[0]), "mean": _mean(samples, ordered)}
+    ordered = _ordered(samples)
+    std = population_std(samples)
+    block: dict[str, int | None] = {"min": int(ordered[0]), "mean": _mean(samples)}
     block.update((key, nearest_rank(ordered, per_mille)) for key, per_mille in PERCENTILES)
     block["max"] = int(ordered[-1])
     block["std"] = std
@@ -52,6 +77,8 @@ def stats(samples: array) -> tuple[dict[str, int | None], int | None, int | None
 def weighted_stats(values: np.ndarray, counts: np.ndarray) -> dict[str, int | None]:
     """The block of STAT_KEYS of the samples that are ``values[i]`` taken ``counts[i]`` times
     (int64 arrays): samples given as runs, since an SC's idle periods may be billions of zeros."""
+    import numpy as np
+
     keep = counts > 0
     values, counts = values[keep], counts[keep]
     if not len(values):
@@ -93,6 +120,8 @@ def histogram(samples: array, bucket_ns: int, max_buckets: int) -> dict[str, Any
     """cyclictest-style buckets: ``counts[i]`` holds the samples in [i*w, (i+1)*w), ``overflow``
     those at or above max_buckets*w. A negative sample (times need not increase in a trace)
     counts in bucket 0, so counts and overflow add up to the samples."""
+    import numpy as np
+
     values = np.frombuffer(samples, dtype=np.int64)
     limit = bucket_ns * max_buckets
     inside = values[values < limit] if limit <= np.iinfo(np.int64).max else values

@@ -63,6 +63,7 @@ def summarise(
     histogram_max: int = 100,
     window: tuple[int, int] | None = None,
     tasks: Collection[str] | None = None,
+    windows: bool = True,
 ) -> dict[str, Any]:
     """The per-task summary of a trace (shape in docs/trace-format.md), from a path or by
     consuming an open reader in one streaming pass.
@@ -72,6 +73,8 @@ def summarise(
     ``histogram_ns`` adds latency and response histograms of ``histogram_max`` buckets that
     wide; ``window=(start, end)`` keeps only the jobs released in [start, end) (and the SC
     periods that start in it), and ``tasks`` only the tasks of those names (and their SCs).
+    ``windows=False`` leaves out what only the JSON shows, each task's ``cpu_window`` and the
+    ``scs``: the table of a small run then never imports numpy.
     """
     if histogram_ns is not None:
         check_histogram(histogram_ns, histogram_max)
@@ -81,11 +84,11 @@ def summarise(
             raise ValueError(f"window must be two ints (start, end), start <= end: {window!r}")
     if not isinstance(trace, TraceReader):
         with TraceReader(trace) as reader:
-            return summarise(reader, histogram_ns, histogram_max, window, tasks)
+            return summarise(reader, histogram_ns, histogram_max, window, tasks, windows)
     reader = trace
     state = _State(reader.header, window)
     _scan(reader, state)
-    summary = state.result(reader, histogram_ns, histogram_max)
+    summary = state.result(reader, histogram_ns, histogram_max, windows)
     if tasks is not None:
         wanted = set(tasks)
         for key in ("tasks", "histograms"):
@@ -164,7 +167,11 @@ class _State:
         )
 
     def result(
-        self, reader: TraceReader, histogram_ns: int | None = None, histogram_max: int = 100
+        self,
+        reader: TraceReader,
+        histogram_ns: int | None = None,
+        histogram_max: int = 100,
+        windows: bool = True,
     ) -> dict[str, Any]:
         """The summary, once the pass has reached the end of the trace."""
         if reader.footer is not None:
@@ -187,9 +194,11 @@ class _State:
         names = {tid: name for tid, (name, _) in self.threads.items()}
         for thread, name in task_names(names, self.releases).items():
             lat, lat_jitter, lat_std = stats(self.latency[thread])
-            released, runs = self.release_times[thread], self.runs.get(thread, array("q"))
-            cpu_window = stats(cpu_windows(released, runs, duration, self.window))[0]
             resp, resp_jitter, resp_std = stats(self.response[thread])
+            window: dict[str, Any] = {}
+            if windows:
+                released, runs = self.release_times[thread], self.runs.get(thread, array("q"))
+                window["cpu_window"] = stats(cpu_windows(released, runs, duration, self.window))[0]
             tasks[name] = {
                 "jobs": self.releases[thread],
                 "misses": self.misses[thread],
@@ -200,7 +209,7 @@ class _State:
                 "latency_std": lat_std,
                 "response_std": resp_std,
                 "cpu": self.cpu[thread],
-                "cpu_window": cpu_window,
+                **window,
                 "charged": self.charged[thread],
                 "preemptions": self.preemptions[thread],
                 "budget_exhaustions": self.exhaustions[thread],
@@ -238,7 +247,7 @@ class _State:
             summary["histograms"] = hists
         if self.logs_omitted:
             summary["logs_omitted"] = self.logs_omitted
-        if self.budgets.scs:
+        if windows and self.budgets.scs:
             summary["scs"] = self.budgets.summary(self.runs, names, duration, self.window)
         threads = self.threads.values()
         if self.deploys.deploys or any(kind == "runner" for _, kind in threads):

@@ -23,9 +23,10 @@ SC (round robin: period 0, or budget >= period) has no periods.
 from __future__ import annotations
 
 from array import array
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import numpy as np
+if TYPE_CHECKING:  # imported where the windows are computed, when a summary asks for them
+    import numpy as np
 
 from sporadic.traces.metrics import weighted_stats
 
@@ -53,6 +54,8 @@ def cpu_windows(releases: array, runs: array, end: int, window: tuple[int, int] 
     """The CPU time of a thread in each of its job windows (``releases``: its release times;
     ``runs``: its runs as ``since, t, sc``; ``end``: the end of the trace), only those of the
     jobs released in [start, end) of ``window`` when given."""
+    import numpy as np
+
     released = np.sort(np.frombuffer(releases, dtype=np.int64), kind="stable")  # O(n) if sorted
     starts = np.clip(released, 0, TIME_CAP)
     last = max(clamp_time(end), int(starts[-1])) if len(starts) else 0
@@ -65,6 +68,8 @@ def cpu_windows(releases: array, runs: array, end: int, window: tuple[int, int] 
 def _covered(runs: array, at: np.ndarray) -> np.ndarray:
     """How much of [0, t) the ``runs`` (``since, t, sc``, not overlapping) cover, for each
     time t of ``at`` (in order)."""
+    import numpy as np
+
     pairs = np.clip(np.frombuffer(runs, dtype=np.int64).reshape(-1, 3)[:, :2], 0, TIME_CAP)
     since, length = pairs[:, 0], pairs[:, 1] - pairs[:, 0]
     if len(since) and not (np.all(length >= 0) and np.all(since[1:] >= since[:-1])):
@@ -134,6 +139,8 @@ class Budgets:
         its periods that start before ``duration`` (the last one cut by it) and, with
         ``window``, in [start, end): how many, the use per period, and the exhaustions.
         ``runs``: each thread's runs, ``since, t, sc``."""
+        import numpy as np
+
         on_sc = _runs_by_sc(runs, self.scs)
         result: dict[str, dict[str, Any]] = {}
         for sc, entry in self.scs.items():
@@ -163,6 +170,8 @@ class Budgets:
 
 def _runs_by_sc(runs: dict[int, array], scs: dict[int, _SC]) -> dict[int, np.ndarray]:
     """SC id -> the (since, t) of every run on it, whoever ran, for the SCs of ``scs``."""
+    import numpy as np
+
     parts: dict[int, list[np.ndarray]] = {sc: [] for sc in scs}
     for thread_runs in runs.values():
         triples = np.frombuffer(thread_runs, dtype=np.int64).reshape(-1, 3)
@@ -185,6 +194,8 @@ def _per_period(
     one entry a period, but a stretch of whole periods run from end to end (a run longer than
     a period) as one entry of ``period`` ns with its count. The runs (``pairs`` of since, t)
     are split at the boundaries; a run's part before ``phase`` is dropped."""
+    import numpy as np
+
     pairs = np.clip(pairs, phase, TIME_CAP)
     pairs = pairs[pairs[:, 1] > pairs[:, 0]]
     start, end = pairs[:, 0] - phase, pairs[:, 1] - phase  # from the grid's origin
