@@ -12,7 +12,8 @@ import sysconfig
 from setuptools import setup
 
 # The kernel's hot path: the scheduler core and queues, refills, the kernel objects, and the
-# partitions' job bookkeeping that runs at every release and completion.
+# partitions' job bookkeeping that runs at every release and completion; and the summary's
+# streaming pass over a trace's records.
 COMPILED = [
     "src/sporadic/scheduler/core.py",
     "src/sporadic/scheduler/queues.py",
@@ -31,6 +32,7 @@ COMPILED = [
     "src/sporadic/kernel/tcb.py",
     "src/sporadic/system/jobs.py",
     "src/sporadic/system/runtimes.py",
+    "src/sporadic/traces/summary.py",
 ]
 
 
