@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-pure bench validate fuzz lint format clean
+.PHONY: demo test test-pure bench bench-peers validate fuzz lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -41,6 +41,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/wasm.py
 	$(BIN)/python bench/sweep.py
+	$(BIN)/python bench/report.py
+
+# sporadic against SimSo 0.8.5 on the same task sets (SimSo goes into bench/.simso-venv)
+bench-peers: $(STAMP)
+	$(BIN)/python bench/peers.py --install-simso
 
 # Runs every scenario of tests/validation on the real seL4 kernel under qemu, rewrites the golden
 # timelines and checks the simulator against them (docs/validation.md says what to install).
