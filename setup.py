@@ -32,6 +32,7 @@ COMPILED = [
     "src/sporadic/kernel/tcb.py",
     "src/sporadic/system/jobs.py",
     "src/sporadic/system/runtimes.py",
+    "src/sporadic/traces/kinds.py",
     "src/sporadic/traces/summary.py",
 ]
 

@@ -1,22 +1,22 @@
 """Streaming msgpack trace writer.
 
-The kernel calls :meth:`TraceWriter.emit` for every record, so the writer packs into one reusable
-buffer and writes it out in large chunks: memory stays flat however long the simulation runs, and
-the per-record cost is one ``pack`` call plus a counter increment. The layout it produces is
-documented in ``docs/trace-format.md``.
+The kernel's records reach it one by one (:meth:`TraceWriter.emit`) or a slice at a time
+(:meth:`TraceWriter.emit_batch`: one ``pack`` call for the batch, its kinds counted by
+``kinds.count_kinds``). It packs into one reusable buffer and writes it out in large chunks:
+memory stays flat however long the simulation runs. The layout it produces is documented in
+``docs/trace-format.md``.
 """
 
 from __future__ import annotations
 
 import os
-from collections import Counter
-from operator import itemgetter
 from types import TracebackType
 from typing import Any, BinaryIO, NoReturn, Self
 
 import msgpack
 
 from sporadic.records import NAMES
+from sporadic.traces.kinds import count_kinds
 
 FORMAT = "sporadic-trace"
 VERSION = 1
@@ -112,8 +112,9 @@ class TraceWriter:
         if not records:
             return
         counts = self._counts
-        for kind, count in Counter(map(itemgetter(0), records)).items():
-            counts[kind] += count
+        if not isinstance(counts, list):
+            raise ValueError("emit_batch() on a closed TraceWriter")
+        count_kinds(records, counts)
         pack = self._pack
         buf = self._buf
         for start in range(0, len(records), BATCH_SLICE):
