@@ -12,8 +12,8 @@ import sysconfig
 from setuptools import setup
 
 # The kernel's hot path: the scheduler core and queues, refills, the kernel objects, and the
-# partitions' job bookkeeping that runs at every release and completion; and the summary's
-# streaming pass over a trace's records.
+# partitions' job bookkeeping that runs at every release and completion; and the trace writer's
+# count of a batch's kinds. (The summary's pass, compiled, measured no faster: it stays Python.)
 COMPILED = [
     "src/sporadic/scheduler/core.py",
     "src/sporadic/scheduler/queues.py",
@@ -33,7 +33,6 @@ COMPILED = [
     "src/sporadic/system/jobs.py",
     "src/sporadic/system/runtimes.py",
     "src/sporadic/traces/kinds.py",
-    "src/sporadic/traces/summary.py",
 ]
 
 

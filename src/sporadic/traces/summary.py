@@ -59,9 +59,9 @@ def _stats(samples: array) -> tuple[dict[str, int | None], int | None, int | Non
 
 def summarise(
     trace: TraceReader | str | os.PathLike[str],
-    histogram_ns: Any = None,  # int | None, and window (int, int) | None: checked here, so
-    histogram_max: Any = 100,  # that a float is a ValueError saying why on both builds
-    window: Any = None,
+    histogram_ns: int | None = None,
+    histogram_max: int = 100,
+    window: tuple[int, int] | None = None,
     tasks: Collection[str] | None = None,
     windows: bool = True,
 ) -> dict[str, Any]:
