@@ -34,7 +34,6 @@ from sporadic.scheduler.refills import refill_new
 from sporadic.scheduler.states import IDLE, RESTART, RUNNABLE, RUNNING
 from sporadic.units import INF, MAX_PERIOD, MIN_BUDGET
 
-DEFAULT_MIN_BUDGET = MIN_BUDGET
 DEFAULT_MAX_PERIOD = MAX_PERIOD  # ns; MAX_PERIOD_US is platform-defined and far above any test
 MAX_ZERO_TIME_STEPS = 100_000  # steps at one instant before we call it a livelock
 
@@ -54,7 +53,7 @@ class Kernel(Scheduler):
     def __init__(
         self,
         *,
-        min_budget: int = DEFAULT_MIN_BUDGET,
+        min_budget: int = MIN_BUDGET,
         entry_cost: int = 0,
         irq_latency: int = 0,
         idle_irq_latency: int = 0,

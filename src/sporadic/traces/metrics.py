@@ -39,11 +39,13 @@ def _mean(samples: array) -> int:
     return round(Fraction(sum(samples), len(samples)))
 
 
-def population_std(samples: array) -> int:
+def population_std(samples: array, total: int | None = None) -> int:
     """The population standard deviation rounded to the nearest ns (halves to even, as
-    ``round``), exact: from integer sums, whatever the samples' size."""
+    ``round``), exact: from integer sums, whatever the samples' size. ``total``: their sum,
+    when the caller has it."""
     n = len(samples)
-    total = sum(samples)
+    if total is None:
+        total = sum(samples)
     spread = n * sum(map(mul, samples, samples)) - total * total  # n^2 times the variance
     root = isqrt(4 * spread)  # floor(2 sqrt(spread)): std = sqrt(spread) / n
     std, rest = divmod(root + n, 2 * n)
@@ -66,8 +68,12 @@ def stats(samples: array) -> tuple[dict[str, int | None], int | None, int | None
     if not samples:
         return dict.fromkeys(STAT_KEYS), None, None
     ordered = _ordered(samples)
-    std = population_std(samples)
-    block: dict[str, int | None] = {"min": int(ordered[0]), "mean": _mean(samples)}
+    total = sum(samples)
+    std = population_std(samples, total)
+    block: dict[str, int | None] = {
+        "min": int(ordered[0]),
+        "mean": round(Fraction(total, len(samples))),
+    }
     block.update((key, nearest_rank(ordered, per_mille)) for key, per_mille in PERCENTILES)
     block["max"] = int(ordered[-1])
     block["std"] = std
